@@ -1,0 +1,12 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../util/errors.ts';
+
+// Placeholder until the issue that owns this command lands.
+const command: CommandModule = {
+  command: 'plot',
+  describe: '(plot: not implemented yet)',
+  handler: () => {
+    throw new UserError('plot is not implemented yet');
+  },
+};
+export default command;
