@@ -65,3 +65,100 @@ export interface RunData {
 
 export type ParamCount = 'total' | 'non-embedding';
 export type FlopsColumn = 'flops_6nd' | 'flops_kaplan' | 'flops_chinchilla';
+
+/** log L = intercept − slope_abs·log C, reported as slope (negative) and intercept, natural logs. */
+export interface PowerLawFit {
+  /** d log L / d log C (negative when loss falls with compute), e.g. −0.136. */
+  slope: number;
+  /** value of log L at log C = 0 (natural log). */
+  intercept: number;
+  r2: number;
+  points: number;
+}
+
+/** Per-run fit of loss against compute (fit 1). */
+export interface RunPowerLaw extends PowerLawFit {
+  run: string;
+  params: number;
+  /** Compute range (FLOPs) of the points used. */
+  c_min: number;
+  c_max: number;
+}
+
+/** y = k · C^exponent fitted in log space. */
+export interface ScalingExponent {
+  exponent: number;
+  /** coefficient k (so y = k·C^exponent) */
+  coefficient: number;
+  r2: number;
+  points: number;
+}
+
+export interface EnvelopePoint {
+  compute: number;
+  loss: number;
+  run: string;
+  params: number;
+  tokens: number;
+}
+
+/** Chinchilla Approach 1. */
+export interface Approach1 {
+  envelope: EnvelopePoint[];
+  n_opt: ScalingExponent | null; // N_opt ∝ C^a
+  d_opt: ScalingExponent | null; // D_opt ∝ C^b
+  warnings: string[];
+}
+
+export interface IsoFlopProfile {
+  budget: number;
+  /** the (N, loss) points at this budget */
+  points: { params: number; tokens: number; loss: number; run: string }[];
+  /** parabola loss = p0 + p1·x + p2·x² with x = log N (natural log); null if it could not be fitted */
+  parabola: [number, number, number] | null;
+  n_opt: number | null;
+  d_opt: number | null;
+  loss_opt: number | null;
+}
+
+/** Chinchilla Approach 2 (IsoFLOP profiles). */
+export interface Approach2 {
+  /** 'isoflop' when runs carry budget_flops, 'interpolated' for ordinary sweeps */
+  source: 'isoflop' | 'interpolated';
+  profiles: IsoFlopProfile[];
+  n_opt: ScalingExponent | null;
+  d_opt: ScalingExponent | null;
+  warnings: string[];
+}
+
+/** Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta. */
+export interface Approach3 {
+  E: number;
+  A: number;
+  B: number;
+  alpha: number;
+  beta: number;
+  /** a = beta/(alpha+beta): N_opt ∝ C^a; b = alpha/(alpha+beta): D_opt ∝ C^b */
+  a: number;
+  b: number;
+  huber_loss: number;
+  points: number;
+  /** bootstrap percentile intervals [lo, hi] (e.g. 5–95 %) per parameter */
+  ci?: Partial<Record<'E' | 'A' | 'B' | 'alpha' | 'beta' | 'a' | 'b', [number, number]>>;
+  bootstrap_samples?: number;
+  warnings: string[];
+}
+
+/** The whole of runs/<sweep>/fit.json. */
+export interface FitReport {
+  sweep_dir: string;
+  n: ParamCount;
+  flops: FlopsColumn;
+  runs: { run: string; params: number; params_total: number; params_non_embedding: number; final_val_loss: number; tokens: number; compute: number }[];
+  per_run: RunPowerLaw[];
+  approach1: Approach1;
+  approach2: Approach2;
+  approach3: Approach3 | null;
+  warnings: string[];
+  created_at: string;
+}
