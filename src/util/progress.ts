@@ -74,3 +74,62 @@ export function fmtDuration(s: number): string {
   const sec = s % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
+
+/**
+ * Two or more stacked bars (e.g. whole sweep + current run). Falls back to
+ * periodic plain lines when stderr is not a terminal.
+ */
+export interface MultiProgress {
+  create(label: string, total: number, extra?: string): Progress;
+  log(msg: string): void;
+  stop(): void;
+}
+
+export function multiProgress(opts: { quiet?: boolean } = {}): MultiProgress {
+  if (opts.quiet) return { create: () => ({ update() {}, increment() {}, stop() {} }), log() {}, stop() {} };
+  if (!process.stderr.isTTY) {
+    return {
+      create: (label, total, extra) => progressBar(label, total, { extra }),
+      log: (msg) => process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n'),
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    {
+      format: `{label} |{bar}| {percentage}% {value}/{total} | {duration_formatted} < eta {eta_formatted} {extra}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+      stream: process.stderr,
+      autopadding: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  return {
+    create(label, total, extra) {
+      const template = extra ?? '';
+      const fill = (payload?: Record<string, string | number>) => ({
+        label,
+        extra: template.replace(/\{(\w+)\}/g, (_m, k: string) => String(payload?.[k] ?? '-')),
+      });
+      let last: Record<string, string | number> = {};
+      const bar = multi.create(total, 0, fill());
+      return {
+        update: (v, payload) => {
+          last = { ...last, ...payload };
+          bar.update(v, fill(last));
+        },
+        increment: (d = 1, payload) => {
+          last = { ...last, ...payload };
+          bar.increment(d, fill(last));
+        },
+        stop: () => {
+          bar.stop();
+          multi.remove(bar);
+        },
+      };
+    },
+    log: (msg) => multi.log(msg.endsWith('\n') ? msg : msg + '\n'),
+    stop: () => multi.stop(),
+  };
+}

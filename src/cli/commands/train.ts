@@ -1,12 +1,107 @@
-import type { CommandModule } from 'yargs';
-import { UserError } from '../../util/errors.ts';
+import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+import { basename, resolve } from 'node:path';
+import { initBackend, type BackendRequest } from '../../backend.ts';
+import { loadModelConfig } from '../../model/config.ts';
+import { parseTrainConfig } from '../../train/config.ts';
+import { trainRun } from '../../train/trainer.ts';
+import { progressBar, type Progress } from '../../util/progress.ts';
+import { dataOptions, toDataOptions } from '../options/data.ts';
+import { backendOption, trainOptions, trainOverrides } from '../options/train.ts';
+import { formatCount } from '../format.ts';
 
-// Placeholder until the issue that owns this command lands.
-const command: CommandModule = {
+type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
+
+/** Install a Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once. */
+export function stopOnSigint(what: string): { stop: () => boolean; dispose: () => void } {
+  let requested = false;
+  const handler = () => {
+    if (requested) {
+      process.stderr.write('\nSecond Ctrl-C: exiting now (the last checkpoint is kept).\n');
+      process.exit(130);
+    }
+    requested = true;
+    process.stderr.write(`\nCtrl-C: stopping ${what} after writing a checkpoint (Ctrl-C again to quit at once)…\n`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stop: () => requested,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+const command: CommandModule<object, Args> = {
   command: 'train',
-  describe: '(train: not implemented yet)',
-  handler: () => {
-    throw new UserError('train is not implemented yet');
+  describe: 'train one model on WikiText-2 and write metrics.csv, run.json and checkpoints/',
+  builder: (y) =>
+    y
+      .option('model', {
+        type: 'string',
+        demandOption: true,
+        describe: 'model config JSON, e.g. configs/models/786k.json',
+      })
+      .options(dataOptions)
+      .options(trainOptions)
+      .options(backendOption)
+      .option('out', { type: 'string', describe: 'output folder (default runs/train/<model>-<tokenizer>-s<seed>)' })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'continue the run in --out from its last checkpoint (a finished run is left as is)',
+      })
+      .example('$0 train --model configs/models/786k.json', 'the experiment’s smallest model, 500 steps, GPT-2 tokens')
+      .example(
+        '$0 train --model configs/models/tiny.json --tokenizer byte --dataset wikitext-2-v1 --steps 200',
+        'a quick CPU run',
+      ) as never,
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    const modelPath = resolve(argv.model);
+    const model = loadModelConfig(modelPath);
+    const train = parseTrainConfig(trainOverrides(argv), 'command-line flags');
+    const modelName = model.name ?? basename(modelPath, '.json');
+    const tokName = train.tokenizer.replace(/[^A-Za-z0-9_.-]/g, '');
+    const outDir = resolve(argv.out ?? `runs/train/${modelName}-${tokName}-s${train.seed}`);
+    const backend = await initBackend(argv.backend as BackendRequest);
+    const sig = stopOnSigint('training');
+    let bar: Progress | null = null;
+    try {
+      const res = await trainRun(
+        { name: modelName, model, modelSource: argv.model, train, data: toDataOptions(argv), outDir, resume: argv.resume },
+        backend,
+        {
+          onStart: ({ info, startStep, microBatch }) => {
+            process.stderr.write(
+              `${modelName}: ${formatCount(info.params_total)} params (${formatCount(info.params_non_embedding)} non-embedding), ` +
+                `vocab ${info.model.vocab_size}, ${train.steps} steps × ${info.tokens_per_step} tokens, ` +
+                `micro-batch ${microBatch}, ${(train.steps * info.tokens_per_step * info.flops_per_token.flops_6nd).toExponential(2)} FLOPs (6ND)\n` +
+                `writing ${outDir}\n`,
+            );
+            bar = progressBar(modelName, train.steps, { extra: 'loss {loss} val {val} lr {lr} {tps} tok/s' });
+            bar.update(startStep, { loss: '-', val: '-', lr: '-', tps: '-' });
+          },
+          onStep: (e) =>
+            bar?.update(e.step, { loss: e.loss.toFixed(3), lr: e.lr.toExponential(1), tps: Math.round(e.tokensPerS) }),
+          onEval: (row) => bar?.update(row.step, { val: row.val_loss.toFixed(3) }),
+          shouldStop: sig.stop,
+          log: (m) => process.stderr.write(`\n${m}\n`),
+        },
+      );
+      (bar as Progress | null)?.stop();
+      const last = res.rows[res.rows.length - 1];
+      process.stderr.write(
+        `${modelName}: ${res.status}` +
+          (last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : '') +
+          `\n  ${outDir}/metrics.csv\n  ${outDir}/run.json\n`,
+      );
+      if (res.status === 'diverged' || res.status === 'failed') process.exitCode = 1;
+      if (res.status === 'interrupted') process.exitCode = 130;
+    } finally {
+      (bar as Progress | null)?.stop();
+      sig.dispose();
+    }
   },
 };
 export default command;

@@ -1,0 +1,57 @@
+import type { Options } from 'yargs';
+import { BACKEND_CHOICES } from '../../backend.ts';
+
+/** Options shared by `train`, `bench` and `sweep` (for sweep they override the file). */
+export const backendOption = {
+  backend: {
+    type: 'string',
+    choices: BACKEND_CHOICES as unknown as string[],
+    default: 'auto',
+    describe: 'compute backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order',
+  },
+} as const satisfies Record<string, Options>;
+
+export const trainOptions = {
+  steps: { type: 'number', describe: 'optimizer steps (default 500)' },
+  batch: { type: 'number', describe: 'sequences per optimizer step (default 32)' },
+  'micro-batch': {
+    type: 'number',
+    describe: 'sequences per forward/backward pass (gradient accumulation); default: the largest that fits the memory budget',
+  },
+  lr: { type: 'number', describe: 'peak learning rate of AdamW (default 3e-4)' },
+  'eval-interval': { type: 'number', describe: 'evaluate and checkpoint every N steps (default 50)' },
+  'eval-windows': {
+    type: 'string',
+    describe: "number of fixed validation windows, or 'all' for the whole validation split (default 64)",
+  },
+  warmup: { type: 'number', describe: 'linear warm-up steps (default 10% of the run, at most 100)' },
+  'weight-decay': { type: 'number', describe: 'decoupled weight decay (default 0.1)' },
+  'grad-clip': { type: 'number', describe: 'clip gradients to this global norm; 0 disables (default 1.0)' },
+  seed: { type: 'number', describe: 'seed of batches and dropout (default 1337)' },
+  'memory-budget-mb': {
+    type: 'number',
+    describe: 'memory one forward+backward may use when picking the micro-batch (default: by backend; wasm 1500)',
+  },
+} as const satisfies Record<string, Options>;
+
+/** Map CLI flags onto TrainConfig keys; only flags the user gave are set. */
+export function trainOverrides(argv: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const set = (flag: string, key: string, f: (v: unknown) => unknown = (v) => v) => {
+    if (argv[flag] !== undefined) o[key] = f(argv[flag]);
+  };
+  set('steps', 'steps');
+  set('batch', 'batch');
+  set('micro-batch', 'micro_batch');
+  set('lr', 'lr');
+  set('eval-interval', 'eval_interval');
+  set('eval-windows', 'eval_windows', (v) => (v === 'all' ? 'all' : Number(v)));
+  set('warmup', 'warmup_steps');
+  set('weight-decay', 'weight_decay');
+  set('grad-clip', 'grad_clip');
+  set('seed', 'seed');
+  set('tokenizer', 'tokenizer');
+  set('dataset', 'dataset');
+  if (argv['memory-budget-mb'] !== undefined) process.env.CHINCHILLA_MEMORY_BUDGET_MB = String(argv['memory-budget-mb']);
+  return o;
+}

@@ -1,0 +1,271 @@
+import { join, resolve } from 'node:path';
+import type { BackendInfo } from '../backend.ts';
+import type { RunStatus } from '../fit/types.ts';
+import { resolveModelConfig } from '../model/config.ts';
+import { median, randomTokens, timeSteps } from '../train/bench.ts';
+import { readRunJson, trainRun } from '../train/trainer.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { fmtDuration, multiProgress } from '../util/progress.ts';
+import type { DataOptions } from '../data/index.ts';
+import type { PlannedRun, SweepPlan } from './config.ts';
+import { tryLock } from './lock.ts';
+
+export interface SweepOptions {
+  plan: SweepPlan;
+  sweepDir: string;
+  data: Omit<DataOptions, 'dataset'>;
+  shard?: { index: number; count: number };
+  /** timed steps per distinct model shape for the wall-time estimate (0: no estimate) */
+  estimateSteps: number;
+  /** run the fit and plots when every run is finished */
+  fit: boolean;
+  shouldStop?: () => boolean;
+  quiet?: boolean;
+  /** print the plan and return without writing or training anything */
+  dryRun?: boolean;
+}
+
+export interface SweepRunState {
+  name: string;
+  index: number;
+  dir: string;
+  status: RunStatus;
+  params_total: number;
+  params_non_embedding: number;
+  steps: number;
+  tokens: number;
+  flops_6nd: number;
+  budget_flops?: number;
+  est_s?: number;
+}
+
+export interface SweepResult {
+  runs: SweepRunState[];
+  /** true when every run of the sweep (all shards) has finished */
+  complete: boolean;
+  stopped: boolean;
+}
+
+function runStatus(dir: string): RunStatus {
+  return readRunJson(dir)?.status ?? 'pending';
+}
+
+/** Write runs/<sweep>/sweep.json from the runs' own run.json files (the source of truth, so shards can share it). */
+export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
+  writeJsonAtomic(join(o.sweepDir, 'sweep.json'), {
+    name: o.plan.name,
+    kind: o.plan.kind,
+    file: o.plan.file,
+    config: o.plan.raw,
+    skipped: o.plan.skipped,
+    updated_at: new Date().toISOString(),
+    runs: states.map((s) => ({ ...s, status: runStatus(s.dir) })),
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+
+/** Measure a few steps per distinct shape on random tokens to estimate each pending run's wall time. */
+async function estimateTimes(runs: PlannedRun[], states: SweepRunState[], backend: BackendInfo, steps: number, log: (m: string) => void) {
+  const cache = new Map<string, number>();
+  for (const r of runs) {
+    const st = states[r.index]!;
+    if (st.status === 'finished') continue;
+    const cfg = resolveModelConfig(r.model, r.vocab);
+    const key = JSON.stringify([cfg, r.train.batch, r.train.micro_batch]);
+    let ms = cache.get(key);
+    if (ms === undefined) {
+      log(`timing ${steps} step(s) of ${r.model.name ?? r.name} to estimate wall time…`);
+      const { times } = await timeSteps(cfg, r.train, backend, randomTokens(r.vocab, Math.max(1 << 16, (cfg.context + 1) * 64)), {
+        steps,
+        warmupSteps: 1,
+      });
+      ms = median(times);
+      cache.set(key, ms);
+    }
+    // training steps plus evaluations (about a third of a step's work per eval window batch)
+    const evals = Math.ceil(r.train.steps / r.train.eval_interval) + 1;
+    const evalWindows = r.train.eval_windows === 'all' ? 4 * r.train.batch : r.train.eval_windows;
+    st.est_s = ((r.train.steps + (evals * evalWindows) / r.train.batch / 3) * ms) / 1000;
+  }
+}
+
+/**
+ * Run a sweep: print the plan, train every pending run of this shard (resuming
+ * unfinished ones, skipping finished ones and those another process holds),
+ * then fit and plot when the whole sweep is done.
+ */
+export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<SweepResult> {
+  const { plan } = o;
+  const mp = multiProgress({ quiet: o.quiet });
+  const log = (m: string) => (o.quiet ? undefined : process.stderr.write(m + '\n'));
+  const states: SweepRunState[] = plan.runs.map((r) => {
+    const dir = join(o.sweepDir, r.name);
+    return {
+      name: r.name,
+      index: r.index,
+      dir,
+      status: runStatus(dir),
+      params_total: r.params_total,
+      params_non_embedding: r.params_non_embedding,
+      steps: r.train.steps,
+      tokens: r.tokens,
+      flops_6nd: r.flops_6nd,
+      ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}),
+    };
+  });
+  const mine = plan.runs.filter((r) => !o.shard || r.index % o.shard.count === o.shard.index);
+
+  if (o.estimateSteps > 0) await estimateTimes(mine, states, backend, o.estimateSteps, log);
+
+  // ---- the plan -------------------------------------------------------------
+  const header = ['run', 'params', 'non-emb', 'steps', 'tokens', 'FLOPs (6ND)', 'est. time', 'status'];
+  const rows = plan.runs.map((r) => {
+    const s = states[r.index]!;
+    const inShard = mine.includes(r);
+    return [
+      r.name,
+      fmtInt(r.params_total),
+      fmtInt(r.params_non_embedding),
+      fmtInt(r.train.steps),
+      fmtInt(r.tokens),
+      r.flops_6nd.toExponential(2),
+      s.est_s !== undefined ? fmtDuration(s.est_s) : s.status === 'finished' ? '-' : '?',
+      inShard ? s.status : `${s.status} (other shard)`,
+    ];
+  });
+  const totalEst = mine.reduce((a, r) => a + (states[r.index]!.est_s ?? 0), 0);
+  log(
+    `\nSweep "${plan.name}" (${plan.kind}, ${plan.runs.length} runs${o.shard ? `, shard ${o.shard.index}/${o.shard.count}: ${mine.length} runs` : ''}) → ${o.sweepDir}\n` +
+      `backend ${backend.backend} (${backend.device})\n\n` +
+      table([header, ...rows]) +
+      (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
+      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.backend})` : '') +
+      '\n',
+  );
+  if (o.dryRun) {
+    mp.stop();
+    return { runs: states, complete: states.every((s) => s.status === 'finished'), stopped: false };
+  }
+  writeSweepJson(o, states);
+
+  // ---- train ----------------------------------------------------------------
+  const totalSteps = mine.reduce((a, r) => a + r.train.steps, 0);
+  const sweepBar = mp.create(`sweep ${plan.name}`.padEnd(18), totalSteps, 'run {run}');
+  let doneBefore = 0;
+  let stopped = false;
+  for (const r of mine) {
+    const st = states[r.index]!;
+    if (o.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    if (runStatus(st.dir) === 'finished') {
+      doneBefore += r.train.steps;
+      sweepBar.update(doneBefore, { run: `${r.name} (done)` });
+      continue;
+    }
+    const got = tryLock(st.dir);
+    if ('heldBy' in got) {
+      const h = got.heldBy;
+      mp.log(`${r.name}: skipped, another process is training it${h ? ` (pid ${h.pid} on ${h.host} since ${h.since})` : ''}.`);
+      doneBefore += r.train.steps;
+      continue;
+    }
+    const lock = got.lock;
+    let runBar: ReturnType<typeof mp.create> | null = null;
+    let lastRefresh = Date.now();
+    try {
+      const res = await trainRun(
+        {
+          name: r.name,
+          model: r.model,
+          modelSource: r.modelSource,
+          train: r.train,
+          data: o.data,
+          outDir: st.dir,
+          resume: true,
+          extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
+        },
+        backend,
+        {
+          onStart: ({ startStep }) => {
+            runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
+            runBar.update(startStep);
+            sweepBar.update(doneBefore + startStep, { run: r.name });
+          },
+          onStep: (e) => {
+            runBar?.update(e.step, { loss: e.loss.toFixed(3), tps: Math.round(e.tokensPerS) });
+            sweepBar.update(doneBefore + e.step, { run: r.name });
+            if (Date.now() - lastRefresh > 30_000) {
+              lock.refresh();
+              lastRefresh = Date.now();
+            }
+          },
+          onEval: (row) => runBar?.update(row.step, { val: row.val_loss.toFixed(3) }),
+          shouldStop: o.shouldStop,
+          log: (m) => mp.log(m),
+        },
+      );
+      st.status = res.status;
+      const last = res.rows[res.rows.length - 1];
+      mp.log(`${r.name}: ${res.status}${last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : ''}`);
+      if (res.status === 'interrupted') stopped = true;
+    } finally {
+      (runBar as { stop(): void } | null)?.stop();
+      lock.release();
+      writeSweepJson(o, states);
+    }
+    doneBefore += r.train.steps;
+    if (stopped) break;
+  }
+  sweepBar.stop();
+  mp.stop();
+
+  for (const s of states) s.status = runStatus(s.dir);
+  writeSweepJson(o, states);
+  const complete = states.every((s) => s.status === 'finished');
+  const unfinished = states.filter((s) => s.status !== 'finished');
+  if (stopped) {
+    log(`\nStopped. Run the same command again to continue where it left off.`);
+  } else if (!complete) {
+    log(
+      `\n${unfinished.length} run(s) not finished: ${unfinished.map((s) => `${s.name} (${s.status})`).join(', ')}.` +
+        (o.shard ? ' Other shards may still be training them.' : ' Run the same command again to retry them.'),
+    );
+  }
+  if (complete && o.fit && !stopped) await fitAndPlot(o.sweepDir, log);
+  return { runs: states, complete, stopped };
+}
+
+/** Fit the scaling laws and draw the plots of a finished sweep (modules loaded lazily). */
+export async function fitAndPlot(sweepDir: string, log: (m: string) => void): Promise<void> {
+  const dir = resolve(sweepDir);
+  try {
+    const fit = await import('../fit/index.ts');
+    const report = fit.fitSweep(fit.loadRuns(dir), { n: 'total' });
+    writeJsonAtomic(join(dir, 'fit.json'), report);
+    log(`fit: ${join(dir, 'fit.json')}`);
+    for (const w of report.warnings) log(`  warning: ${w}`);
+  } catch (e) {
+    log(`fit failed: ${(e as Error).message}\n  run it yourself with: npx chinchilla fit ${sweepDir}`);
+    return;
+  }
+  try {
+    const plot = await import('../plot/index.ts');
+    await plot.plotSweep(dir, {});
+    log(`plots: ${join(dir, 'plots')}  report: ${join(dir, 'report.html')}`);
+  } catch (e) {
+    log(`plots failed: ${(e as Error).message}\n  run them yourself with: npx chinchilla plot ${sweepDir}`);
+  }
+}
+
+export function sweepDirFor(plan: SweepPlan, out?: string): string {
+  return resolve(out ?? join('runs', plan.name));
+}
+
