@@ -130,16 +130,25 @@ export function loadSweep(file: string, overrides: Partial<TrainConfig> = {}): S
     throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
   const s = parseOrThrow(SweepFileSchema, raw, file, 'See configs/sweep.json for an example.');
+  // Validation above fills in defaults; merge the values the file actually gives, so that a
+  // per-run default never hides the base (TrainConfigSchema applies the defaults once, below).
+  const given = raw as { base?: Record<string, unknown>; runs?: Record<string, unknown>[]; grid?: Record<string, unknown[]> };
   const dir = dirname(resolve(file));
   const name = s.name ?? basename(file, '.json');
-  const { model: baseModel, name: _ignored, ...baseTrain } = s.base;
+  const { model: baseModel, name: _ignored, ...baseTrain } = (given.base ?? {}) as Record<string, unknown> & {
+    model?: string | Record<string, unknown>;
+  };
 
   type Spec = { name?: string; model?: string | Record<string, unknown>; train: Record<string, unknown>; budget?: number };
   let specs: Spec[] = [];
   let kind: SweepPlan['kind'];
   if (s.runs) {
     kind = 'runs';
-    specs = s.runs.map(({ model, name, ...rest }) => ({ name, model: model ?? baseModel, train: { ...baseTrain, ...rest } }));
+    specs = given.runs!.map(({ model, name, ...rest }) => ({
+      name: name as string | undefined,
+      model: (model as Spec['model']) ?? baseModel,
+      train: { ...baseTrain, ...rest },
+    }));
   } else if (s.grid) {
     kind = 'grid';
     const axes = Object.entries(s.grid).filter(([, v]) => v !== undefined) as [string, unknown[]][];

@@ -32,8 +32,9 @@ export class AdamW {
     readonly params: Param[],
     readonly opts: AdamWOptions,
   ) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    // tidy releases the zeros; the variables keep their own copy of the data
+    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
+    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
   }
 
   /** Apply one update with gradients `grads` (same order as params). */

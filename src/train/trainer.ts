@@ -189,6 +189,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     flops_per_token: fpt,
     tokens_per_step: tokensPerStep,
     dataset: t.dataset,
+    text: { strip_markers: spec.data.stripMarkers ?? false, drop_blank_lines: spec.data.dropBlankLines ?? false },
     tokenizer: t.tokenizer,
     tokenizer_id: data.tokenizer.id,
     seed: t.seed,
@@ -222,11 +223,13 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   const ckpt = spec.resume ? loadCheckpoint(outDir) : null;
   if (ckpt) {
     const h = ckpt.header;
-    model.params.forEach((p) => p.variable.assign(tf.tensor(ckpt.get(`param/${p.name}`), p.variable.shape)));
-    model.params.forEach((p, i) => {
-      opt.m[i]!.assign(tf.tensor(ckpt.get(`adam_m/${p.name}`), p.variable.shape));
-      opt.v[i]!.assign(tf.tensor(ckpt.get(`adam_v/${p.name}`), p.variable.shape));
-    });
+    tf.tidy(() =>
+      model.params.forEach((p, i) => {
+        p.variable.assign(tf.tensor(ckpt.get(`param/${p.name}`), p.variable.shape));
+        opt.m[i]!.assign(tf.tensor(ckpt.get(`adam_m/${p.name}`), p.variable.shape));
+        opt.v[i]!.assign(tf.tensor(ckpt.get(`adam_v/${p.name}`), p.variable.shape));
+      }),
+    );
     opt.t = h.optimizer_t;
     startStep = h.step;
     elapsedBefore = h.elapsed_s;

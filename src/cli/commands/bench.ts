@@ -7,8 +7,8 @@ import { parseTrainConfig } from '../../train/config.ts';
 import { UserError } from '../../util/errors.ts';
 import { progressBar } from '../../util/progress.ts';
 import { formatCount } from '../format.ts';
-import { dataOptions, toDataOptions } from '../options/data.ts';
-import { backendOption, trainOverrides } from '../options/train.ts';
+import { toDataOptions, type DataArgs } from '../options/data.ts';
+import { backendOption, runDataOptions, trainOverrides } from '../options/train.ts';
 
 type Args = Record<string, unknown> & {
   model: string;
@@ -25,7 +25,7 @@ const command: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('model', { type: 'string', demandOption: true, describe: 'model config JSON, e.g. configs/models/786k.json' })
-      .options(dataOptions)
+      .options(runDataOptions)
       .options(backendOption)
       .option('batch', { type: 'number', default: 32, describe: 'sequences per optimizer step' })
       .option('micro-batch', { type: 'number', describe: 'sequences per forward/backward pass (default: fits the memory budget)' })
@@ -46,7 +46,7 @@ const command: CommandModule<object, Args> = {
         model,
         modelName: model.name ?? basename(modelPath, '.json'),
         train,
-        data: { ...toDataOptions(argv), dataset: train.dataset, quiet: argv.json },
+        data: { ...toDataOptions(argv as DataArgs), dataset: train.dataset, quiet: argv.json },
         steps: argv.steps,
         warmupSteps: argv['warmup-steps'],
         profile: argv.profile,

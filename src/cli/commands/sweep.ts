@@ -3,8 +3,8 @@ import { initBackend, type BackendRequest } from '../../backend.ts';
 import { loadSweep, parseShard } from '../../sweep/config.ts';
 import { runSweep, sweepDirFor } from '../../sweep/runner.ts';
 import type { TrainConfig } from '../../train/config.ts';
-import { dataOptions, toDataOptions } from '../options/data.ts';
-import { backendOption, trainOptions, trainOverrides } from '../options/train.ts';
+import { toDataOptions, type DataArgs } from '../options/data.ts';
+import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { stopOnSigint } from './train.ts';
 
 type Args = Record<string, unknown> & {
@@ -24,7 +24,7 @@ const command: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'sweep config JSON, e.g. configs/sweep.json' })
-      .options(dataOptions)
+      .options(runDataOptions)
       .options(trainOptions)
       .options(backendOption)
       .option('out', { type: 'string', describe: 'the sweep’s output folder (default runs/<sweep name>)' })
@@ -51,7 +51,7 @@ const command: CommandModule<object, Args> = {
         {
           plan,
           sweepDir,
-          data: toDataOptions(argv),
+          data: toDataOptions(argv as DataArgs),
           shard,
           estimateSteps: argv.estimate ? argv['estimate-steps'] : 0,
           fit: argv.fit,

@@ -5,8 +5,8 @@ import { loadModelConfig } from '../../model/config.ts';
 import { parseTrainConfig } from '../../train/config.ts';
 import { trainRun } from '../../train/trainer.ts';
 import { progressBar, type Progress } from '../../util/progress.ts';
-import { dataOptions, toDataOptions } from '../options/data.ts';
-import { backendOption, trainOptions, trainOverrides } from '../options/train.ts';
+import { toDataOptions, type DataArgs } from '../options/data.ts';
+import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
 
 type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
@@ -43,7 +43,7 @@ const command: CommandModule<object, Args> = {
         demandOption: true,
         describe: 'model config JSON, e.g. configs/models/786k.json',
       })
-      .options(dataOptions)
+      .options(runDataOptions)
       .options(trainOptions)
       .options(backendOption)
       .option('out', { type: 'string', describe: 'output folder (default runs/train/<model>-<tokenizer>-s<seed>)' })
@@ -69,7 +69,7 @@ const command: CommandModule<object, Args> = {
     let bar: Progress | null = null;
     try {
       const res = await trainRun(
-        { name: modelName, model, modelSource: argv.model, train, data: toDataOptions(argv), outDir, resume: argv.resume },
+        { name: modelName, model, modelSource: argv.model, train, data: toDataOptions(argv as DataArgs), outDir, resume: argv.resume },
         backend,
         {
           onStart: ({ info, startStep, microBatch }) => {

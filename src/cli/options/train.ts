@@ -1,5 +1,17 @@
 import type { Options } from 'yargs';
 import { BACKEND_CHOICES } from '../../backend.ts';
+import { dataOptions as dataOptionsWithDefaults, tokenizerOption } from './data.ts';
+
+/**
+ * The data and tokenizer options without yargs defaults: for train, bench and
+ * sweep an absent flag must not override the config file (the config's own
+ * defaults, e.g. dataset wikitext-2-raw-v1 and tokenizer gpt2, then apply).
+ */
+export const runDataOptions = {
+  ...dataOptionsWithDefaults,
+  dataset: { ...dataOptionsWithDefaults.dataset, default: undefined, describe: dataOptionsWithDefaults.dataset.describe + ' (default wikitext-2-raw-v1)' },
+  tokenizer: { ...tokenizerOption.tokenizer, default: undefined, describe: tokenizerOption.tokenizer.describe + ' (default gpt2)' },
+} as const satisfies Record<string, Options>;
 
 /** Options shared by `train`, `bench` and `sweep` (for sweep they override the file). */
 export const backendOption = {
