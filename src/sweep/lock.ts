@@ -40,8 +40,12 @@ export function readLock(path: string): LockInfo | null {
   }
 }
 
+/** Locks this process holds right now. */
+const held = new Set<string>();
+
 /** Why an existing lock may be taken over, or null if it is held. */
 function staleReason(path: string): string | null {
+  if (held.has(path)) return null;
   const info = readLock(path);
   let age = 0;
   try {
@@ -51,6 +55,9 @@ function staleReason(path: string): string | null {
   }
   if (!info) return age > 5000 ? 'unreadable' : null;
   if (info.host === hostname() && !pidAlive(info.pid)) return `process ${info.pid} is gone`;
+  // Our own host and pid, but not a lock we hold: left by an earlier instance of this
+  // container (a restarted pod has the same hostname, and node is pid 1 in both).
+  if (info.host === hostname() && info.pid === process.pid) return 'left by an earlier instance of this process';
   if (age > STALE_MS) return `not refreshed for ${Math.round(age / 60000)} min`;
   return null;
 }
@@ -65,6 +72,7 @@ export function tryLock(runDir: string): { lock: RunLock } | { heldBy: LockInfo 
       const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
       writeSync(fd, JSON.stringify(info));
       closeSync(fd);
+      held.add(path);
       let released = false;
       return {
         lock: {
@@ -81,6 +89,7 @@ export function tryLock(runDir: string): { lock: RunLock } | { heldBy: LockInfo 
           release() {
             if (released) return;
             released = true;
+            held.delete(path);
             const cur = readLock(path);
             if (cur && cur.pid === info.pid && cur.host === info.host) rmSync(path, { force: true });
           },
