@@ -66,6 +66,15 @@ export interface RunData {
 export type ParamCount = 'total' | 'non-embedding';
 export type FlopsColumn = 'flops_6nd' | 'flops_kaplan' | 'flops_chinchilla';
 
+/** Which columns a fit used: N (params_total / params_non_embedding, or a CSV column), D, L and C. */
+export interface FitBasis {
+  params: string;
+  tokens: string;
+  loss: string;
+  /** absent for fits that do not use compute (Approach 3 on a CSV table) */
+  flops?: string;
+}
+
 /** log L = intercept − slope_abs·log C, reported as slope (negative) and intercept, natural logs. */
 export interface PowerLawFit {
   /** d log L / d log C (negative when loss falls with compute), e.g. −0.136. */
@@ -100,6 +109,8 @@ export interface EnvelopePoint {
   run: string;
   params: number;
   tokens: number;
+  /** a smaller and a larger model than this one also have data at this compute (only such points are fitted) */
+  bracketed?: boolean;
 }
 
 /** Chinchilla Approach 1. */
@@ -107,11 +118,19 @@ export interface Approach1 {
   envelope: EnvelopePoint[];
   n_opt: ScalingExponent | null; // N_opt ∝ C^a
   d_opt: ScalingExponent | null; // D_opt ∝ C^b
+  /** compute range of the envelope points used for n_opt/d_opt */
+  fit_range?: [number, number];
+  /** which envelope points n_opt/d_opt were fitted to: the bracketed ones, or all (too few sizes for that) */
+  fitted_points?: 'bracketed' | 'all';
   warnings: string[];
+  basis?: FitBasis;
 }
 
 export interface IsoFlopProfile {
+  /** compute of the profile in the chosen FLOPs column (isoflop sweeps: geometric mean of the runs' final compute) */
   budget: number;
+  /** isoflop sweeps: the budget_flops (6ND) the runs were planned for */
+  budget_nominal?: number;
   /** the (N, loss) points at this budget */
   points: { params: number; tokens: number; loss: number; run: string }[];
   /** parabola loss = p0 + p1·x + p2·x² with x = log N (natural log); null if it could not be fitted */
@@ -119,6 +138,8 @@ export interface IsoFlopProfile {
   n_opt: number | null;
   d_opt: number | null;
   loss_opt: number | null;
+  /** why this profile gave no N_opt, or was left out of the exponent fit (e.g. minimum outside the sampled N) */
+  note?: string;
 }
 
 /** Chinchilla Approach 2 (IsoFLOP profiles). */
@@ -129,6 +150,7 @@ export interface Approach2 {
   n_opt: ScalingExponent | null;
   d_opt: ScalingExponent | null;
   warnings: string[];
+  basis?: FitBasis;
 }
 
 /** Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta. */
@@ -146,7 +168,15 @@ export interface Approach3 {
   /** bootstrap percentile intervals [lo, hi] (e.g. 5–95 %) per parameter */
   ci?: Partial<Record<'E' | 'A' | 'B' | 'alpha' | 'beta' | 'a' | 'b', [number, number]>>;
   bootstrap_samples?: number;
+  /** coverage of the ci intervals (0.9 = 5th–95th percentile) */
+  ci_level?: number;
+  /** the fitted log-space parameters: a = ln A, b = ln B, e = ln E (as optimised) */
+  log_params?: { a: number; b: number; e: number; alpha: number; beta: number };
+  /** number of L-BFGS starts in the initialisation grid, and whether the best one converged */
+  starts?: number;
+  converged?: boolean;
   warnings: string[];
+  basis?: FitBasis;
 }
 
 /** The whole of runs/<sweep>/fit.json. */
@@ -161,4 +191,6 @@ export interface FitReport {
   approach3: Approach3 | null;
   warnings: string[];
   created_at: string;
+  /** fit options that shaped the numbers */
+  options?: { points: 'all' | 'final'; min_step: number; bootstrap: number; seed: number; grid: 'full' | 'coarse' };
 }

@@ -1,12 +1,138 @@
-import type { CommandModule } from 'yargs';
+import { join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { approach3Problems, fitApproach3 } from '../../fit/approach3.ts';
+import { readPointsCsv } from '../../fit/csvPoints.ts';
+import { formatApproach3, formatFitReport } from '../../fit/format.ts';
+import { loadRuns } from '../../fit/load.ts';
+import { parseCount } from '../../fit/plan.ts';
+import { fitSweep } from '../../fit/sweep.ts';
+import type { FlopsColumn, ParamCount } from '../../fit/types.ts';
+import { writeJsonAtomic } from '../../util/atomic.ts';
 import { UserError } from '../../util/errors.ts';
 
-// Placeholder until the issue that owns this command lands.
-const command: CommandModule = {
-  command: 'fit',
-  describe: '(fit: not implemented yet)',
-  handler: () => {
-    throw new UserError('fit is not implemented yet');
+interface Args {
+  sweep?: string;
+  n: ParamCount;
+  flops: FlopsColumn;
+  bootstrap: number;
+  seed: number;
+  points: 'all' | 'final';
+  'min-step': number;
+  grid: 'full' | 'coarse';
+  budgets?: string[];
+  json: boolean;
+  csv?: string;
+  'n-col'?: string;
+  'd-col'?: string;
+  'loss-col'?: string;
+}
+
+function checkInt(v: number, flag: string, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new UserError(`${flag}: ${v} is not an integer ≥ ${min}`);
+  return v;
+}
+
+/** `fit --csv`: Approach 3 on a table of (parameters, tokens, loss). */
+function fitCsv(argv: Args): void {
+  const missing = (['n-col', 'd-col', 'loss-col'] as const).filter((k) => !argv[k]);
+  if (missing.length) {
+    throw new UserError(`--csv needs ${missing.map((m) => `--${m}`).join(', ')}: the names of the parameter, token and loss columns`);
+  }
+  const file = argv.csv!;
+  const points = readPointsCsv(file, { n: argv['n-col']!, d: argv['d-col']!, loss: argv['loss-col']! });
+  const problem = approach3Problems(points);
+  if (problem) throw new UserError(`${file}: ${problem}; Approach 3 cannot be fitted to these rows`);
+  const { fit, warnings } = fitApproach3(points, {
+    bootstrap: argv.bootstrap,
+    seed: argv.seed,
+    grid: argv.grid,
+    basis: { params: argv['n-col']!, tokens: argv['d-col']!, loss: argv['loss-col']! },
+    progress: !argv.json || process.stderr.isTTY,
+  });
+  if (!fit) throw new UserError(`${file}: ${warnings.join('; ')}`);
+  if (argv.json) {
+    process.stdout.write(JSON.stringify({ source: file, ...fit, warnings }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`Approach 3 on ${file} (N = ${argv['n-col']}, D = ${argv['d-col']}, L = ${argv['loss-col']})\n`);
+  process.stdout.write(formatApproach3(fit) + '\n');
+  for (const w of warnings) process.stdout.write(`  warning: ${w}\n`);
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'fit [sweep]',
+  describe: 'fit scaling laws to a sweep (per-run power laws, Chinchilla approaches 1–3) or Approach 3 to a CSV table',
+  builder: (y: Argv) =>
+    y
+      .positional('sweep', { type: 'string', describe: 'sweep folder (runs/<sweep>) holding <run>/metrics.csv + run.json; fit.json is written there' })
+      .option('n', {
+        choices: ['total', 'non-embedding'] as const,
+        default: 'total' as const,
+        describe: 'parameter count N: params_total (Chinchilla) or params_non_embedding (Kaplan)',
+      })
+      .option('flops', {
+        choices: ['flops_6nd', 'flops_kaplan', 'flops_chinchilla'] as const,
+        default: 'flops_6nd' as const,
+        describe: 'metrics.csv column used as compute C',
+      })
+      .option('bootstrap', { type: 'number', default: 100, describe: 'bootstrap resamples for Approach 3 confidence intervals (0: none)' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of the bootstrap resampling' })
+      .option('points', {
+        choices: ['all', 'final'] as const,
+        default: 'all' as const,
+        describe: "Approach 3 on every evaluation of every run ('all') or on each run's final one",
+      })
+      .option('min-step', { type: 'number', default: 0, describe: 'leave out evaluations before this step (e.g. the warm-up) from all fits' })
+      .option('grid', {
+        choices: ['full', 'coarse'] as const,
+        default: 'full' as const,
+        describe: "Approach 3 L-BFGS starts: Hoffmann et al.'s 4500-point grid, or a 243-point subset (faster)",
+      })
+      .option('budgets', {
+        type: 'string',
+        array: true,
+        describe: 'Approach 2 on ordinary sweeps: compute values (FLOPs) for the IsoFLOP profiles (default: 8 spread over the data)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout and nothing else' })
+      .option('csv', { type: 'string', describe: 'fit Approach 3 to this CSV table instead of a sweep (needs --n-col, --d-col, --loss-col)' })
+      .option('n-col', { type: 'string', describe: 'with --csv: column holding the parameter count N' })
+      .option('d-col', { type: 'string', describe: 'with --csv: column holding the training tokens D' })
+      .option('loss-col', { type: 'string', describe: 'with --csv: column holding the loss L' })
+      .example('$0 fit runs/wikitext2', 'all fits; writes runs/wikitext2/fit.json')
+      .example('$0 fit runs/wikitext2 --n non-embedding --flops flops_kaplan --json', "Kaplan's conventions, JSON on stdout")
+      .example('$0 fit --csv points.csv --n-col N --d-col D --loss-col loss', 'Approach 3 on published (N, D, L) points') as never,
+  handler: (argv: ArgumentsCamelCase<Args>) => {
+    checkInt(argv.bootstrap, '--bootstrap', 0);
+    checkInt(argv['min-step'], '--min-step', 0);
+    if (!Number.isFinite(argv.seed)) throw new UserError(`--seed: ${argv.seed} is not a number`);
+    if (argv.csv !== undefined) {
+      if (argv.sweep) throw new UserError('give either a sweep folder or --csv FILE, not both');
+      fitCsv(argv);
+      return;
+    }
+    if (!argv.sweep) throw new UserError('give a sweep folder (e.g. `chinchilla fit runs/<sweep>`) or --csv FILE');
+    const budgets = argv.budgets?.map((b) => parseCount(b, '--budgets'));
+    const runs = loadRuns(argv.sweep);
+    const report = fitSweep(runs, {
+      n: argv.n,
+      flops: argv.flops,
+      bootstrap: argv.bootstrap,
+      seed: argv.seed,
+      points: argv.points,
+      minStep: argv['min-step'],
+      grid: argv.grid,
+      budgets,
+      sweepDir: argv.sweep,
+      progress: !argv.json || process.stderr.isTTY,
+    });
+    const out = join(argv.sweep, 'fit.json');
+    writeJsonAtomic(out, report);
+    if (argv.json) {
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(formatFitReport(report) + '\n\n');
+    process.stdout.write(`wrote ${out}\n`);
   },
 };
 export default command;

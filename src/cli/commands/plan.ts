@@ -1,12 +1,45 @@
-import type { CommandModule } from 'yargs';
-import { UserError } from '../../util/errors.ts';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { formatPlan } from '../../fit/format.ts';
+import { loadLaw } from '../../fit/laws.ts';
+import { parseCount, planBudget } from '../../fit/plan.ts';
 
-// Placeholder until the issue that owns this command lands.
-const command: CommandModule = {
-  command: 'plan',
-  describe: '(plan: not implemented yet)',
-  handler: () => {
-    throw new UserError('plan is not implemented yet');
+interface Args {
+  flops: string;
+  law: string;
+  'inference-tokens'?: string;
+  json: boolean;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'plan <flops>',
+  describe: 'compute-optimal model size and tokens for a FLOPs budget (Chinchilla), with Kaplan and inference-aware comparisons',
+  builder: (y: Argv) =>
+    y
+      .positional('flops', { type: 'string', demandOption: true, describe: 'training compute budget in FLOPs (C = 6ND), e.g. 5.76e23' })
+      .option('law', {
+        type: 'string',
+        default: 'hoffmann2022',
+        describe:
+          'scaling law: hoffmann2022 (Chinchilla Approach 3), epoch2024 (Besiroglu et al. replication), ' +
+          "kaplan2020 (Kaplan et al.), or a path to a fit.json (uses its Approach 3)",
+      })
+      .option('inference-tokens', {
+        type: 'string',
+        describe: 'expected tokens served over the model’s life; adds the model minimising training + inference FLOPs (6ND + 2NT)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON on stdout and nothing else' })
+      .example('$0 plan 5.76e23', "Gopher's budget under Hoffmann et al.'s fit")
+      .example('$0 plan 1e21 --law epoch2024 --inference-tokens 2e12', 'a model that will serve 2T tokens')
+      .example('$0 plan 1e17 --law runs/wikitext2/fit.json', 'using your own sweep’s fit') as never,
+  handler: (argv: ArgumentsCamelCase<Args>) => {
+    const C = parseCount(argv.flops, 'FLOPs');
+    const T = argv['inference-tokens'] !== undefined ? parseCount(argv['inference-tokens'], '--inference-tokens', { allowZero: true }) : undefined;
+    const plan = planBudget(loadLaw(argv.law), C, { inferenceTokens: T });
+    if (argv.json) {
+      process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(formatPlan(plan) + '\n');
   },
 };
 export default command;

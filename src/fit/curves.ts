@@ -1,0 +1,112 @@
+/**
+ * A run's training curve as the fits see it: (N, D, C, L) at each evaluation,
+ * plus log-log interpolation along the curve at any compute value.
+ */
+import type { FlopsColumn, ParamCount, RunData } from './types.ts';
+
+export interface CurvePoint {
+  step: number;
+  /** parameters (the chosen count) */
+  N: number;
+  /** tokens seen */
+  D: number;
+  /** training compute so far (the chosen FLOPs column) */
+  C: number;
+  /** validation loss (nats/token) */
+  L: number;
+}
+
+export interface RunCurve {
+  run: string;
+  /** the chosen parameter count */
+  N: number;
+  params_total: number;
+  params_non_embedding: number;
+  budget_flops?: number;
+  /** usable points (C > 0, D > 0, finite L > 0, step ≥ minStep), by increasing compute */
+  points: CurvePoint[];
+}
+
+export interface CurveOptions {
+  n: ParamCount;
+  flops: FlopsColumn;
+  /** drop evaluations before this step (e.g. the warm-up); step 0 never counts (D = C = 0) */
+  minStep: number;
+}
+
+export function paramColumn(n: ParamCount): 'params_total' | 'params_non_embedding' {
+  return n === 'total' ? 'params_total' : 'params_non_embedding';
+}
+
+/** The usable curve of every run; runs that diverged or have no usable point are left out with a warning. */
+export function runCurves(runs: RunData[], o: CurveOptions): { curves: RunCurve[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const curves: RunCurve[] = [];
+  for (const r of runs) {
+    const N = r.info[paramColumn(o.n)];
+    if (r.info.status === 'diverged' || r.info.status === 'failed') {
+      warnings.push(`run ${r.info.name}: status "${r.info.status}", left out of the fits`);
+      continue;
+    }
+    if (r.info.status && r.info.status !== 'finished') {
+      warnings.push(`run ${r.info.name}: status "${r.info.status}"; its curve so far is used`);
+    }
+    const points: CurvePoint[] = [];
+    for (const row of r.rows) {
+      const C = row[o.flops];
+      const D = row.tokens;
+      const L = row.val_loss;
+      if (row.step < o.minStep || !(C > 0) || !(D > 0) || !(L > 0) || !Number.isFinite(L) || !Number.isFinite(C)) continue;
+      points.push({ step: row.step, N, D, C, L });
+    }
+    points.sort((a, b) => a.C - b.C);
+    if (points.length === 0) {
+      warnings.push(`run ${r.info.name}: no evaluation with compute > 0 and a finite val_loss, left out of the fits`);
+      continue;
+    }
+    curves.push({
+      run: r.info.name,
+      N,
+      params_total: r.info.params_total,
+      params_non_embedding: r.info.params_non_embedding,
+      budget_flops: r.info.budget_flops,
+      points,
+    });
+  }
+  return { curves, warnings };
+}
+
+/**
+ * Loss and tokens of a run at compute C, by linear interpolation of (ln C, ln L)
+ * and (ln C, ln D) between the neighbouring evaluations; null outside the run's
+ * compute range (no extrapolation).
+ */
+export function interpolateAt(curve: RunCurve, C: number): { L: number; D: number } | null {
+  const p = curve.points;
+  if (p.length === 0 || C < p[0]!.C || C > p[p.length - 1]!.C) return null;
+  // binary search for the last point with p.C ≤ C
+  let lo = 0;
+  let hi = p.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (p[mid]!.C <= C) lo = mid;
+    else hi = mid;
+  }
+  const a = p[lo]!;
+  const b = p[hi]!;
+  if (a.C === C || a === b) return { L: a.L, D: a.D };
+  if (b.C === C) return { L: b.L, D: b.D };
+  const t = (Math.log(C) - Math.log(a.C)) / (Math.log(b.C) - Math.log(a.C));
+  return {
+    L: Math.exp(Math.log(a.L) + t * (Math.log(b.L) - Math.log(a.L))),
+    D: Math.exp(Math.log(a.D) + t * (Math.log(b.D) - Math.log(a.D))),
+  };
+}
+
+/** n values spaced evenly in log between lo and hi (inclusive). */
+export function logspace(lo: number, hi: number, n: number): number[] {
+  if (n === 1) return [Math.sqrt(lo * hi)];
+  const a = Math.log(lo);
+  const b = Math.log(hi);
+  return Array.from({ length: n }, (_, i) => Math.exp(a + ((b - a) * i) / (n - 1)));
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { fitApproach3, huber, huberGrad, huberObjective, initGrid, predictLoss } from '../src/fit/approach3.ts';
+import { gridPoints, type Law } from './fixtures/fit/synthetic.ts';
+
+/** Hoffmann et al.'s published Approach 3 fit, used as the ground truth here. */
+const TRUTH: Law = { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28 };
+const Ns = [1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10, 3e10];
+const Ds = [1e9, 3e9, 1e10, 3e10, 1e11, 3e11, 1e12, 3e12];
+
+describe('Approach 3 objective', () => {
+  it('predictLoss is E + A/N^α + B/D^β', () => {
+    // By hand: 1e9^0.34 = 10^3.06 = 1148.154, 2e10^0.28 = e^(0.28 · ln 2e10) = e^(0.28 · 23.71900) = 766.105
+    expect(predictLoss(TRUTH, 1e9, 2e10)).toBeCloseTo(1.69 + 406.4 / 1148.154 + 410.7 / 766.105, 5);
+  });
+
+  it('Huber: quadratic inside δ, linear outside, continuous at δ', () => {
+    expect(huber(5e-4)).toBeCloseTo(0.5 * 25e-8, 18);
+    expect(huber(-3e-3)).toBeCloseTo(1e-3 * (3e-3 - 5e-4), 18);
+    expect(huber(1e-3)).toBeCloseTo(0.5e-6, 18);
+    expect(huberGrad(2e-3)).toBe(1e-3);
+    expect(huberGrad(-2e-3)).toBe(-1e-3);
+    expect(huberGrad(4e-4)).toBe(4e-4);
+  });
+
+  it('objective value matches a direct evaluation of Σ Huber(ln L̂ − ln L)', () => {
+    const pts = gridPoints(TRUTH, [1e8, 1e9], [1e10, 1e11], 0.01, 5);
+    const theta = Float64Array.from([6, 6.2, 0.5, 0.3, 0.3]);
+    const law = { A: Math.exp(6), B: Math.exp(6.2), E: Math.exp(0.5), alpha: 0.3, beta: 0.3 };
+    const direct = pts.reduce((s, p) => s + huber(Math.log(predictLoss(law, p.N, p.D)) - Math.log(p.L)), 0);
+    expect(huberObjective(pts)(theta, new Float64Array(5))).toBeCloseTo(direct, 14);
+  });
+
+  it('analytic gradient agrees with central finite differences (both Huber regimes, with weights)', () => {
+    const pts = gridPoints(TRUTH, [1e7, 1e8, 1e9], [1e9, 1e10, 1e11], 0.02, 9);
+    // Near the truth most residuals are ~1e-2 (linear part); a few land inside δ.
+    const thetas = [
+      [Math.log(406.4), Math.log(410.7), Math.log(1.69), 0.34, 0.28],
+      [5.5, 6.5, 0.4, 0.3, 0.3],
+      [Math.log(406.4) + 1e-3, Math.log(410.7), Math.log(1.69), 0.34, 0.28],
+    ];
+    for (const weights of [undefined, [2, 0, 1, 1, 3, 1, 0, 1, 1]]) {
+      const fg = huberObjective(pts, { weights });
+      for (const t of thetas) {
+        const theta = Float64Array.from(t);
+        const g = new Float64Array(5);
+        fg(theta, g);
+        for (let k = 0; k < 5; k++) {
+          const h = 1e-6;
+          const up = Float64Array.from(theta);
+          const dn = Float64Array.from(theta);
+          up[k]! += h;
+          dn[k]! -= h;
+          const scratch = new Float64Array(5);
+          const fd = (fg(up, scratch) - fg(dn, scratch)) / (2 * h);
+          expect(Math.abs(g[k]! - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
+        }
+      }
+    }
+  });
+
+  it("initialisation grid is Hoffmann et al.'s: α,β ∈ {0,…,2}, e ∈ {−1,…,1}, a,b ∈ {0,…,25}", () => {
+    const full = initGrid('full');
+    expect(full.length).toBe(5 * 5 * 5 * 6 * 6);
+    const col = (k: number) => [...new Set(full.map((t) => t[k]))].sort((x, y) => x! - y!);
+    expect(col(0)).toEqual([0, 5, 10, 15, 20, 25]); // a = ln A
+    expect(col(1)).toEqual([0, 5, 10, 15, 20, 25]); // b = ln B
+    expect(col(2)).toEqual([-1, -0.5, 0, 0.5, 1]); // e = ln E
+    expect(col(3)).toEqual([0, 0.5, 1, 1.5, 2]); // α
+    expect(col(4)).toEqual([0, 0.5, 1, 1.5, 2]); // β
+    expect(initGrid('coarse').length).toBe(3 ** 5);
+  });
+});
+
+describe('Approach 3 fit', () => {
+  it('recovers the parameters exactly from noise-free points', () => {
+    const pts = gridPoints(TRUTH, Ns, Ds, 0, 1);
+    const { fit } = fitApproach3(pts, { grid: 'coarse' });
+    expect(fit).not.toBeNull();
+    expect(fit!.E).toBeCloseTo(TRUTH.E, 6);
+    expect(fit!.alpha).toBeCloseTo(TRUTH.alpha, 6);
+    expect(fit!.beta).toBeCloseTo(TRUTH.beta, 6);
+    expect(fit!.A / TRUTH.A).toBeCloseTo(1, 5);
+    expect(fit!.B / TRUTH.B).toBeCloseTo(1, 5);
+    expect(fit!.converged).toBe(true);
+  });
+
+  it('recovers (E, A, B, α, β) and a, b from 64 points with 1 % noise, with the full grid; bootstrap intervals cover the truth', () => {
+    const pts = gridPoints(TRUTH, Ns, Ds, 0.01, 42);
+    const { fit, warnings } = fitApproach3(pts, { bootstrap: 60, seed: 7 });
+    expect(warnings).toEqual([]);
+    const f = fit!;
+    expect(f.starts).toBe(4500);
+    expect(f.points).toBe(64);
+    // Tolerances: with σ = 1 % per point, α and β move by a few hundredths, E by a few
+    // hundredths, and A, B (exponentials of ln A, ln B) by tens of percent.
+    expect(Math.abs(f.E - TRUTH.E)).toBeLessThan(0.05);
+    expect(Math.abs(f.alpha - TRUTH.alpha)).toBeLessThan(0.03);
+    expect(Math.abs(f.beta - TRUTH.beta)).toBeLessThan(0.03);
+    expect(Math.abs(Math.log(f.A / TRUTH.A))).toBeLessThan(0.4);
+    expect(Math.abs(Math.log(f.B / TRUTH.B))).toBeLessThan(0.4);
+    const aTrue = TRUTH.beta / (TRUTH.alpha + TRUTH.beta); // 0.4516
+    expect(Math.abs(f.a - aTrue)).toBeLessThan(0.02);
+    expect(f.a + f.b).toBeCloseTo(1, 12);
+    expect(f.E).toBeCloseTo(Math.exp(f.log_params!.e), 12);
+    // Bootstrap: 60 resamples, 90 % percentile intervals.
+    expect(f.bootstrap_samples).toBe(60);
+    expect(f.ci_level).toBe(0.9);
+    for (const k of ['E', 'alpha', 'beta', 'a'] as const) {
+      const [lo, hi] = f.ci![k]!;
+      expect(lo).toBeLessThanOrEqual(f[k]);
+      expect(hi).toBeGreaterThanOrEqual(f[k]);
+    }
+    const [alo, ahi] = f.ci!.a!;
+    expect(alo).toBeLessThan(aTrue);
+    expect(ahi).toBeGreaterThan(aTrue);
+  });
+
+  it('the bootstrap is reproducible from its seed', () => {
+    const pts = gridPoints(TRUTH, Ns.slice(0, 5), Ds.slice(0, 5), 0.01, 3);
+    const run = (seed: number) => fitApproach3(pts, { grid: 'coarse', bootstrap: 10, seed }).fit!.ci!;
+    expect(run(1)).toEqual(run(1));
+    expect(run(1)).not.toEqual(run(2));
+  });
+
+  it('refuses to fit too few points, a single model size or a single token count (null + warning)', () => {
+    const few = gridPoints(TRUTH, [1e8, 1e9], [1e10, 1e11], 0, 1); // 4 points
+    expect(fitApproach3(few).fit).toBeNull();
+    expect(fitApproach3(few).warnings[0]).toMatch(/4 point\(s\); need ≥ 5/);
+    const oneN = gridPoints(TRUTH, [1e8], Ds, 0, 1);
+    expect(fitApproach3(oneN).fit).toBeNull();
+    expect(fitApproach3(oneN).warnings[0]).toMatch(/1 distinct model size/);
+    const oneD = gridPoints(TRUTH, Ns, [1e10], 0, 1);
+    expect(fitApproach3(oneD).fit).toBeNull();
+    expect(fitApproach3(oneD).warnings[0]).toMatch(/1 distinct token count/);
+  });
+
+  it('warns that A and α are weakly determined with fewer than 4 model sizes', () => {
+    const pts = gridPoints(TRUTH, [1e8, 1e9, 1e10], Ds, 0.005, 1);
+    const { fit, warnings } = fitApproach3(pts, { grid: 'coarse' });
+    expect(fit).not.toBeNull();
+    expect(warnings.join('\n')).toMatch(/fewer than 4 distinct model sizes/);
+  });
+});
