@@ -1,0 +1,238 @@
+/**
+ * A decoder-only transformer in the shape of GPT-2 / nanoGPT's model.py:
+ *
+ *   x = wte[idx] + wpe[0..T)                       token + learned position embeddings
+ *   for each block:  x = x + attn(ln_1(x))         pre-LayerNorm, causal multi-head self-attention
+ *                    x = x + mlp(ln_2(x))          GELU MLP (d -> d_ff -> d)
+ *   logits = ln_f(x) · wteᵀ                        tied output head (or an untied lm_head)
+ *
+ * Linear weights are stored [in, out] (y = x·W + b). The attention, LayerNorm,
+ * GELU, embedding and head+loss ops have hand-written gradients (./ops.ts) built
+ * from kernels every backend has, including wasm.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng, hashSeed } from '../util/rng.ts';
+import type { ResolvedModelConfig } from './config.ts';
+import { paramCounts } from './params.ts';
+import { causalMask, causalSelfAttention, embedding, gelu, headCrossEntropy, layerNorm, linear as linearOp, matMulNT } from './ops.ts';
+
+export interface Param {
+  /** nanoGPT-style name, e.g. 'h.0.attn.c_attn.weight'. */
+  name: string;
+  variable: tf.Variable;
+  /** Weight decay applies (Linear weights); false for biases, LayerNorm gains and embeddings. */
+  decay: boolean;
+}
+
+export interface ForwardOptions {
+  /** Enables dropout (when cfg.dropout > 0). */
+  training?: boolean;
+  /** Seed of this call's dropout masks (e.g. the step number); required for reproducible dropout. */
+  dropoutSeed?: number;
+}
+
+export interface GPTOptions {
+  /**
+   * Largest number of logits (rows × vocab) the loss materialises at once; larger
+   * batches are processed in row chunks whose logits are recomputed in the backward.
+   * Default 2^27 (512 MB of float32): the recomputation costs one extra head matmul
+   * (about +20% step time with a 50257-token vocabulary), so chunking is a last resort.
+   */
+  maxLogitsPerChunk?: number;
+}
+
+export const DEFAULT_MAX_LOGITS_PER_CHUNK = 2 ** 27;
+
+interface Block {
+  ln1: { g: tf.Variable; b: tf.Variable | null };
+  attn: { w: tf.Variable; b: tf.Variable | null; projW: tf.Variable; projB: tf.Variable | null };
+  ln2: { g: tf.Variable; b: tf.Variable | null };
+  mlp: { fcW: tf.Variable; fcB: tf.Variable | null; projW: tf.Variable; projB: tf.Variable | null };
+}
+
+let instances = 0;
+
+/** N(0, std²) samples from a seeded stream (Box–Muller, both outputs used). */
+function normalArray(n: number, std: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    let u = rng.next();
+    while (u === 0) u = rng.next();
+    const r = std * Math.sqrt(-2 * Math.log(u));
+    const a = 2 * Math.PI * rng.next();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
+}
+
+export class GPT {
+  readonly config: ResolvedModelConfig;
+  readonly params: Param[] = [];
+  private readonly wte: tf.Variable; // [V, d]
+  private readonly wpe: tf.Variable; // [context, d]
+  private readonly blocks: Block[] = [];
+  private readonly lnF: { g: tf.Variable; b: tf.Variable | null };
+  private readonly lmHead: tf.Variable | null; // [V, d] when untied
+  private readonly masks = new Map<number, tf.Tensor2D>();
+  private readonly maxLogitsPerChunk: number;
+  private readonly prefix = `gpt${instances++}`;
+  private calls = 0;
+
+  constructor(cfg: ResolvedModelConfig, o: GPTOptions = {}) {
+    this.config = cfg;
+    this.maxLogitsPerChunk = o.maxLogitsPerChunk ?? DEFAULT_MAX_LOGITS_PER_CHUNK;
+    const { vocab_size: V, context, d_model: d, d_ff, n_layers: L, bias } = cfg;
+    // GPT-2 init: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
+    const std = 0.02;
+    const projStd = 0.02 / Math.sqrt(2 * L);
+    const normal = (name: string, shape: number[], s: number, decay: boolean) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const seed = hashSeed(cfg.seed, this.params.length);
+      return this.add(name, tf.tensor(normalArray(n, s, seed), shape), decay);
+    };
+    const fill = (name: string, shape: number[], value: number) => this.add(name, tf.fill(shape, value), false);
+    const maybeBias = (name: string, n: number) => (bias ? fill(name, [n], 0) : null);
+
+    this.wte = normal('wte', [V, d], std, false);
+    this.wpe = normal('wpe', [context, d], std, false);
+    for (let l = 0; l < L; l++) {
+      const p = `h.${l}.`;
+      this.blocks.push({
+        ln1: { g: fill(p + 'ln_1.weight', [d], 1), b: maybeBias(p + 'ln_1.bias', d) },
+        attn: {
+          w: normal(p + 'attn.c_attn.weight', [d, 3 * d], std, true),
+          b: maybeBias(p + 'attn.c_attn.bias', 3 * d),
+          projW: normal(p + 'attn.c_proj.weight', [d, d], projStd, true),
+          projB: maybeBias(p + 'attn.c_proj.bias', d),
+        },
+        ln2: { g: fill(p + 'ln_2.weight', [d], 1), b: maybeBias(p + 'ln_2.bias', d) },
+        mlp: {
+          fcW: normal(p + 'mlp.c_fc.weight', [d, d_ff], std, true),
+          fcB: maybeBias(p + 'mlp.c_fc.bias', d_ff),
+          projW: normal(p + 'mlp.c_proj.weight', [d_ff, d], projStd, true),
+          projB: maybeBias(p + 'mlp.c_proj.bias', d),
+        },
+      });
+    }
+    this.lnF = { g: fill('ln_f.weight', [d], 1), b: maybeBias('ln_f.bias', d) };
+    // An untied head is an ordinary Linear layer (decayed); stored [V, d] like wte.
+    this.lmHead = cfg.tie_embeddings ? null : normal('lm_head.weight', [V, d], std, true);
+  }
+
+  private add(name: string, init: tf.Tensor, decay: boolean): tf.Variable {
+    const variable = tf.variable(init, true, `${this.prefix}/${name}`);
+    init.dispose();
+    this.params.push({ name, variable, decay });
+    return variable;
+  }
+
+  /** The final hidden states ln_f(x) as [B·T, d]. */
+  private trunk(idx: tf.Tensor2D, o: ForwardOptions): tf.Tensor2D {
+    const { context, d_model: d, n_heads: H, dropout } = this.config;
+    const [B, T] = idx.shape;
+    if (T > context) throw new Error(`sequence length ${T} exceeds the model's context ${context}`);
+    if (idx.dtype !== 'int32') throw new Error(`token ids must be int32, got ${idx.dtype}`);
+    const train = (o.training ?? false) && dropout > 0;
+    const seed0 = o.dropoutSeed ?? this.calls;
+    const drop = (x: tf.Tensor2D, ...site: number[]): tf.Tensor2D =>
+      train ? (tf.dropout(x, dropout, undefined, hashSeed(seed0, ...site)) as tf.Tensor2D) : x;
+    const linear = (x: tf.Tensor2D, w: tf.Variable, b: tf.Variable | null) =>
+      linearOp(x, w as tf.Tensor2D, b as tf.Tensor1D | null);
+
+    // Embeddings: [B·T, d] token rows plus the first T position rows (broadcast over the batch).
+    const tok = embedding(this.wte as tf.Tensor2D, tf.reshape(idx, [B * T]) as tf.Tensor1D); // [B·T, d]
+    const pos = tf.slice(this.wpe, [0, 0], [T, d]); // [T, d]
+    let x = drop(tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]) as tf.Tensor2D, -1);
+
+    const mask = this.causalMask(T);
+    this.blocks.forEach((blk, l) => {
+      // x = x + c_proj(attention(c_attn(ln_1(x))))
+      const h1 = layerNorm(x, blk.ln1.g as tf.Tensor1D, blk.ln1.b as tf.Tensor1D | null); // [B·T, d]
+      const qkv = linear(h1, blk.attn.w, blk.attn.b); // [B·T, 3d]
+      const att = causalSelfAttention(qkv, mask, { B, T, H, dropout: train ? dropout : 0, seed: hashSeed(seed0, l, 0) }); // [B·T, d]
+      x = tf.add(x, drop(linear(att, blk.attn.projW, blk.attn.projB), l, 1));
+      // x = x + c_proj(gelu(c_fc(ln_2(x))))
+      const h2 = layerNorm(x, blk.ln2.g as tf.Tensor1D, blk.ln2.b as tf.Tensor1D | null); // [B·T, d]
+      const u = gelu(linear(h2, blk.mlp.fcW, blk.mlp.fcB)); // [B·T, d_ff]
+      x = tf.add(x, drop(linear(u, blk.mlp.projW, blk.mlp.projB), l, 2));
+    });
+    return layerNorm(x, this.lnF.g as tf.Tensor1D, this.lnF.b as tf.Tensor1D | null); // [B·T, d]
+  }
+
+  /** Output embedding [V, d]: wte when tied, else lm_head. */
+  private get head(): tf.Tensor2D {
+    return (this.lmHead ?? this.wte) as tf.Tensor2D;
+  }
+
+  /** Logits [B, T, V] for int32 token ids [B, T]. */
+  forward(idx: tf.Tensor2D, o: ForwardOptions = {}): tf.Tensor3D {
+    this.calls++;
+    const [B, T] = idx.shape;
+    return tf.tidy(() => {
+      const h = this.trunk(idx, o);
+      return tf.reshape(matMulNT(h, this.head), [B, T, this.config.vocab_size]) as tf.Tensor3D;
+    });
+  }
+
+  /** Mean next-token cross-entropy in nats; targets [B, T] int32. Never builds the [B·T, V] one-hot. */
+  loss(idx: tf.Tensor2D, targets: tf.Tensor2D, o: ForwardOptions = {}): tf.Scalar {
+    this.calls++;
+    const [B, T] = idx.shape;
+    if (targets.shape[0] !== B || targets.shape[1] !== T) {
+      throw new Error(`targets shape [${targets.shape}] differs from inputs [${idx.shape}]`);
+    }
+    const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    return tf.tidy(() => {
+      const h = this.trunk(idx, o);
+      return headCrossEntropy(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+    });
+  }
+
+  private causalMask(T: number): tf.Tensor2D {
+    let m = this.masks.get(T);
+    if (!m) {
+      m = tf.keep(causalMask(T));
+      this.masks.set(T, m);
+    }
+    return m;
+  }
+
+  /** Number of scalar weights (equals paramCounts(config).total). */
+  get numParams(): number {
+    return this.params.reduce((s, p) => s + p.variable.size, 0);
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.variable.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}
+
+/**
+ * Estimated peak bytes of one forward+backward of `microBatch` full-context
+ * sequences (float32), on top of the weights. tfjs keeps every tensor an op saves
+ * for its gradient until the step ends and every gradient until the backward ends,
+ * so the peak comes late in the backward, inside the first block's attention. In floats,
+ * with N = b·T rows:
+ *   per layer        N·(28·d + 4·d_ff) + 2·b·H·T²   saved activations and their gradients
+ *   transient        32·N·d + 4·b·H·T²               embeddings, final LN, attention-backward temporaries
+ *   head             3·rows·V                        logits, softmax, its saved copy (rows = one loss chunk)
+ *   weight gradients N_total
+ * Calibrated against tf.profile() peaks on wasm (d 128–256, 1–8 layers, 4–8 heads,
+ * T 128–256, V 256–16384, b 4–8): the estimate is 0.96–1.23× the measured peak; the
+ * head term is the conservative one. test/model.test.ts re-checks two micro-batch sizes.
+ */
+export function estimateStepBytes(cfg: ResolvedModelConfig, microBatch: number, o: GPTOptions = {}): number {
+  const { vocab_size: V, context: T, d_model: d, d_ff: f, n_heads: H, n_layers: L } = cfg;
+  const N = microBatch * T;
+  const attn = microBatch * H * T * T;
+  const maxLogits = o.maxLogitsPerChunk ?? DEFAULT_MAX_LOGITS_PER_CHUNK;
+  const rows = Math.min(N, Math.max(1, Math.floor(maxLogits / V)));
+  const layers = L * (N * (28 * d + 4 * f) + 2 * attn);
+  const transient = 32 * N * d + 4 * attn;
+  const head = 3 * rows * V;
+  return 4 * (layers + transient + head + paramCounts(cfg).total);
+}
