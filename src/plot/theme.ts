@@ -193,3 +193,30 @@ export function computeTitle(flops: string): string {
 }
 
 export const LOSS_TITLE = 'validation loss (nats/token)';
+
+/** x channel: compute on a log axis with ticks that read 1e15, 1e16, … */
+export function logComputeX(domain: [number, number], flops: string, field = 'compute'): PositionEncoding {
+  return {
+    field,
+    type: 'quantitative',
+    title: computeTitle(flops),
+    scale: { type: 'log', domain, nice: false },
+    axis: { values: logTicks(...domain), labelExpr: LABEL_SCI },
+  };
+}
+
+/** y channel: validation loss on a log axis with plain tick labels. */
+export function logLossY(domain: [number, number], field = 'loss'): PositionEncoding {
+  return {
+    field,
+    type: 'quantitative',
+    title: LOSS_TITLE + ', log scale',
+    scale: { type: 'log', domain, nice: false },
+    axis: { values: niceTicks(...domain, 8), labelExpr: LABEL_PLAIN },
+  };
+}
+
+/** The top-level keys every graph shares: schema, size, theme, title. */
+export function chartFrame(text: string, subtitle: string | string[]) {
+  return { $schema: SCHEMA, width: WIDTH, height: HEIGHT, config: baseConfig(), title: { text, subtitle } };
+}

@@ -8,7 +8,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
 import { seriesOf } from '../series.ts';
 import {
-  HEIGHT, INK, LABEL_PLAIN, LABEL_SCI, LOSS_TITLE, SCHEMA, WIDTH, baseConfig, computeTitle, logDomain, plural, logTicks, niceTicks, seriesColors, type PositionEncoding, type ColorEncoding,
+  INK, logDomain, plural, seriesColors, type ColorEncoding, chartFrame,
+  logComputeX,
+  logLossY,
 } from '../theme.ts';
 
 export const ENVELOPE_LABEL = 'lower envelope (compute-optimal frontier)';
@@ -32,20 +34,8 @@ export function frontierSpec(runs: RunData[], report: FitReport): TopLevelSpec {
   const cDomain = logDomain(points.map((p) => p.compute), 0.03);
   const lDomain = logDomain(points.map((p) => p.loss), 0.04);
   const colors = seriesColors(series.map((s) => s.label));
-  const x: PositionEncoding = {
-    field: 'compute',
-    type: 'quantitative',
-    title: computeTitle(report.flops),
-    scale: { type: 'log', domain: cDomain, nice: false },
-    axis: { values: logTicks(...cDomain), labelExpr: LABEL_SCI },
-  };
-  const y: PositionEncoding = {
-    field: 'loss',
-    type: 'quantitative',
-    title: LOSS_TITLE + ', log scale',
-    scale: { type: 'log', domain: lDomain, nice: false },
-    axis: { values: niceTicks(...lDomain, 8), labelExpr: LABEL_PLAIN },
-  };
+  const x = logComputeX(cDomain, report.flops);
+  const y = logLossY(lDomain);
   const color: ColorEncoding = {
     field: 'series',
     type: 'nominal',
@@ -53,16 +43,11 @@ export function frontierSpec(runs: RunData[], report: FitReport): TopLevelSpec {
     scale: colors,
   };
   return {
-    $schema: SCHEMA,
-    width: WIDTH,
-    height: HEIGHT,
-    config: baseConfig(),
-    title: {
-      text: 'Compute-optimal frontier (Approach 1)',
-      subtitle:
-        `${plural(points.length, 'evaluation')} of ${plural(series.length, 'run')} · black: lowest loss reached at each compute ` +
+    ...chartFrame(
+      'Compute-optimal frontier (Approach 1)',
+      `${plural(points.length, 'evaluation')} of ${plural(series.length, 'run')} · black: lowest loss reached at each compute ` +
         `(${envelope.length} points from ${envRuns.size} run${envRuns.size === 1 ? '' : 's'})`,
-    },
+    ),
     layer: [
       { name: 'points', data: { values: points }, mark: { type: 'point', filled: true, size: 26, opacity: 0.8, clip: true }, encoding: { x, y, color } },
       {

@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, IsoFlopProfile, RunData } from '../../fit/types.ts';
 import { paramsTitle } from '../series.ts';
 import {
-  HEIGHT, INK, LABEL_PLAIN, LABEL_SI, LOSS_TITLE, SCHEMA, WIDTH, baseConfig, fmtCount, fmtSci, linDomain, logDomain, logTicks, niceTicks, viridis, type Layer, type PositionEncoding, type ColorEncoding,
+  INK, LABEL_PLAIN, LABEL_SI, LOSS_TITLE, fmtCount, fmtSci, linDomain, logDomain, logTicks, niceTicks, viridis, type Layer, type PositionEncoding, type ColorEncoding, chartFrame,
 } from '../theme.ts';
 
 export function isoflopSkipReason(report: FitReport): string | null {
@@ -89,14 +89,10 @@ export function isoflopSpec(_runs: RunData[], report: FitReport): TopLevelSpec {
           },
         ];
   return {
-    $schema: SCHEMA,
-    width: WIDTH,
-    height: HEIGHT,
-    config: baseConfig(),
-    title: {
-      text: 'IsoFLOP profiles (Approach 2)',
-      subtitle: `${profiles.length} budgets, ${source} · lines: parabola in ln N` + (minima.length > 0 ? ' · ◆ its minimum' : ''),
-    },
+    ...chartFrame(
+      'IsoFLOP profiles (Approach 2)',
+      `${profiles.length} budgets, ${source} · lines: parabola in ln N` + (minima.length > 0 ? ' · ◆ its minimum' : ''),
+    ),
     layer: [
       { name: 'parabolas', data: { values: curves }, mark: { type: 'line', strokeWidth: 2, opacity: 0.9, clip: true }, encoding: { x, y, color } },
       { name: 'points', data: { values: points }, mark: { type: 'point', filled: true, size: 70, clip: true }, encoding: { x, y, color } },

@@ -8,7 +8,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
 import { seriesOf } from '../series.ts';
 import {
-  HEIGHT, LABEL_PLAIN, LABEL_SCI, LOSS_TITLE, SCHEMA, WIDTH, baseConfig, computeTitle, fmtNum, logDomain, plural, logTicks, niceTicks, seriesColors, type PositionEncoding, type ColorEncoding,
+  fmtNum, logDomain, plural, seriesColors, type ColorEncoding, chartFrame,
+  logComputeX,
+  logLossY,
 } from '../theme.ts';
 
 export interface ComputePoint {
@@ -50,20 +52,8 @@ export function lossVsComputeSpec(runs: RunData[], report: FitReport): TopLevelS
     );
   const cDomain = logDomain(points.map((p) => p.compute), 0.03);
   const lDomain = logDomain(points.map((p) => p.loss).concat(fits.map((f) => f.loss)), 0.04);
-  const x: PositionEncoding = {
-    field: 'compute',
-    type: 'quantitative',
-    title: computeTitle(report.flops),
-    scale: { type: 'log', domain: cDomain, nice: false },
-    axis: { values: logTicks(...cDomain), labelExpr: LABEL_SCI },
-  };
-  const y: PositionEncoding = {
-    field: 'loss',
-    type: 'quantitative',
-    title: LOSS_TITLE + ', log scale',
-    scale: { type: 'log', domain: lDomain, nice: false },
-    axis: { values: niceTicks(...lDomain, 8), labelExpr: LABEL_PLAIN },
-  };
+  const x = logComputeX(cDomain, report.flops);
+  const y = logLossY(lDomain);
   const color: ColorEncoding = {
     field: 'series',
     type: 'nominal',
@@ -71,14 +61,10 @@ export function lossVsComputeSpec(runs: RunData[], report: FitReport): TopLevelS
     scale: seriesColors(series.map((s) => labels.get(s.name)!)),
   };
   return {
-    $schema: SCHEMA,
-    width: WIDTH,
-    height: HEIGHT,
-    config: baseConfig(),
-    title: {
-      text: 'Validation loss against compute',
-      subtitle: `${plural(series.length, 'run')} · points: evaluations · dashed: per-model power law log L = intercept + slope·log C`,
-    },
+    ...chartFrame(
+      'Validation loss against compute',
+      `${plural(series.length, 'run')} · points: evaluations · dashed: per-model power law log L = intercept + slope·log C`,
+    ),
     layer: [
       { name: 'points', data: { values: points }, mark: { type: 'point', filled: true, size: 30, opacity: 0.85, clip: true }, encoding: { x, y, color } },
       {

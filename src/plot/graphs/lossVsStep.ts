@@ -7,7 +7,9 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
 import { seriesOf } from '../series.ts';
-import { HEIGHT, LABEL_PLAIN, LABEL_SI, LOSS_TITLE, SCHEMA, WIDTH, baseConfig, linDomain, logDomain, logTicks, niceTicks, plural, seriesColors } from '../theme.ts';
+import {
+  LABEL_PLAIN, LABEL_SI, LOSS_TITLE, linDomain, logDomain, logTicks, niceTicks, plural, seriesColors, chartFrame,
+} from '../theme.ts';
 
 export interface LossVsStepPoint {
   series: string;
@@ -39,14 +41,10 @@ export function lossVsStepSpec(runs: RunData[], report: FitReport): TopLevelSpec
   const lossDomain = linDomain(values.map((v) => v.loss), 0.04);
   const kind = report.n === 'non-embedding' ? 'non-embedding' : 'total';
   return {
-    $schema: SCHEMA,
-    width: WIDTH,
-    height: HEIGHT,
-    config: baseConfig(),
-    title: {
-      text: 'Validation loss during training',
-      subtitle: `${plural(series.length, 'run')} · one line per model, labelled with its ${kind} parameter count` + (log ? ' · log step axis (step 0 not shown)' : ''),
-    },
+    ...chartFrame(
+      'Validation loss during training',
+      `${plural(series.length, 'run')} · one line per model, labelled with its ${kind} parameter count` + (log ? ' · log step axis (step 0 not shown)' : ''),
+    ),
     data: { values },
     encoding: {
       x: {

@@ -13,7 +13,7 @@ import { tokensForLoss } from '../../fit/laws.ts';
 import type { Approach3, FitReport, RunData } from '../../fit/types.ts';
 import { paramsOf, paramsTitle } from '../series.ts';
 import {
-  HEIGHT, INK, LABEL_SI, MUTED, SCHEMA, WIDTH, baseConfig, fmtSci, fmtSig, logDomain, logTicks, niceTicks, viridis, type PositionEncoding, type ColorEncoding, type DashEncoding,
+  HEIGHT, INK, LABEL_SI, MUTED, WIDTH, fmtSci, fmtSig, logDomain, logTicks, niceTicks, viridis, type PositionEncoding, type ColorEncoding, type DashEncoding, chartFrame,
 } from '../theme.ts';
 import { approach3Law, approach3Optimum } from './optimalScaling.ts';
 
@@ -155,18 +155,14 @@ export function surfaceSpec(runs: RunData[], report: FitReport): TopLevelSpec {
   };
   const ci = fit.ci?.alpha && fit.ci?.beta ? ` (CI α ${fit.ci.alpha.map((v) => v.toFixed(2)).join('–')}, β ${fit.ci.beta.map((v) => v.toFixed(2)).join('–')})` : '';
   return {
-    $schema: SCHEMA,
-    width: WIDTH,
-    height: HEIGHT,
-    config: baseConfig(),
-    title: {
-      text: 'Approach 3: fitted loss surface L(N, D) = E + A/N^α + B/D^β',
-      subtitle: [
+    ...chartFrame(
+      'Approach 3: fitted loss surface L(N, D) = E + A/N^α + B/D^β',
+      [
         `E = ${fmtSig(fit.E)}, A = ${fmtSig(fit.A)}, B = ${fmtSig(fit.B)}, α = ${fit.alpha.toFixed(3)}, β = ${fit.beta.toFixed(3)}${ci}, ` +
           `fitted on ${fit.points} points`,
         `frontier: N_opt ∝ C^${fit.a.toFixed(3)}, D_opt ∝ C^${fit.b.toFixed(3)} · circles: the runs (N, final D)`,
       ],
-    },
+    ),
     layer: [
       {
         name: 'contours',
