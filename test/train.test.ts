@@ -15,7 +15,8 @@ import { trainRun } from '../src/train/trainer.ts';
 import { parseTrainConfig } from '../src/train/config.ts';
 import { METRIC_COLUMNS } from '../src/fit/types.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
-import { cli, runAndKill } from './helpers/train.ts';
+import { cli, runAndInterrupt, runAndKill } from './helpers/train.ts';
+import { loadCheckpoint } from '../src/train/checkpoint.ts';
 
 const shared = sharedDatasetsOrSkip('train');
 const dir = mkdtempSync(join(tmpdir(), 'chl-train-it-'));
@@ -136,6 +137,23 @@ describe.skipIf(!shared)('resume after SIGKILL', () => {
       expect(r3.stderr).toMatch(/already finished/);
     });
   }
+
+  it('Ctrl-C stops cleanly after a checkpoint, and --resume finishes the run', async () => {
+    const out = join(dir, 'sigint');
+    const args = ['train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
+      '--backend', 'wasm', '--steps', '400', '--batch', '4', '--eval-interval', '100', '--eval-windows', '4', '--out', out];
+    const r = await runAndInterrupt(args, join(out, 'metrics.csv'), 1);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/stopping training after writing a checkpoint/);
+    const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(info.status).toBe('interrupted');
+    const ck = loadCheckpoint(out)!;
+    expect(ck.header.step).toBeGreaterThan(0);
+    expect(ck.header.step).toBeLessThan(400);
+    const r2 = cli([...args, '--resume']);
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(readMetricsCsv(join(out, 'metrics.csv')).map((x) => x.step)).toEqual([0, 100, 200, 300, 400]);
+  });
 
   it('refuses to overwrite a run without --resume', () => {
     const r = cli(['train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!, '--steps', '3', '--out', join(dir, 'ref-wasm')]);

@@ -341,6 +341,8 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
       const t0 = performance.now();
       const loss = await trainStep(stepSetup, step, lr);
       const dt = (performance.now() - t0) / 1000;
+      // CPU backends finish every op synchronously: let the event loop run (Ctrl-C, timers) once per step
+      await new Promise((r) => setImmediate(r));
 
       if (!Number.isFinite(loss)) {
         const msg = `training loss became ${loss} at step ${step + 1} (lr ${lr.toExponential(2)}). The CSV and the last good checkpoint are kept; try a lower --lr or more warm-up.`;

@@ -44,3 +44,24 @@ export function runAndKill(args: string[], csvPath: string, rows: number, env: R
     });
   });
 }
+
+/** Start the CLI and send SIGINT (Ctrl-C) once `csvPath` has `rows` rows; resolves with the exit code. */
+export function runAndInterrupt(args: string[], csvPath: string, rows: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    let sent = false;
+    const timer = setInterval(() => {
+      if (!sent && csvRows(csvPath) >= rows) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    }, 5);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
