@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { parseTrainConfig } from '../src/train/config.ts';
 import { METRIC_COLUMNS } from '../src/fit/types.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 import { cli, runAndInterrupt, runAndKill } from './helpers/train.ts';
-import { loadCheckpoint } from '../src/train/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 
 const shared = sharedDatasetsOrSkip('train');
 const dir = mkdtempSync(join(tmpdir(), 'chl-train-it-'));
@@ -153,6 +153,28 @@ describe.skipIf(!shared)('resume after SIGKILL', () => {
     const r2 = cli([...args, '--resume']);
     expect(r2.status, r2.stderr).toBe(0);
     expect(readMetricsCsv(join(out, 'metrics.csv')).map((x) => x.step)).toEqual([0, 100, 200, 300, 400]);
+  });
+
+  it('a NaN loss stops the run as diverged and keeps the CSV and the checkpoint', async () => {
+    const out = join(dir, 'diverge');
+    const args = ['train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
+      '--backend', 'wasm', '--batch', '4', '--eval-interval', '2', '--eval-windows', '4', '--out', out];
+    expect(cli([...args, '--steps', '2']).status).toBe(0);
+    // poison the weights in the checkpoint, as an overflowing update would, and continue the run
+    const ck = loadCheckpoint(out)!;
+    const tensors = ck.header.tensors.map((t) => ({ name: t.name, tensor: tf.tensor(ck.get(t.name), t.shape) }));
+    const wte = tensors.find((t) => t.name === 'param/wte')!;
+    wte.tensor = tf.fill(wte.tensor.shape, NaN);
+    await saveCheckpoint(out, { step: 2, optimizerT: ck.header.optimizer_t, elapsedS: 1, seed: ck.header.rng.seed, tensors });
+    const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    writeFileSync(join(out, 'run.json'), JSON.stringify({ ...info, status: 'interrupted' }));
+    const before = readFileSync(join(out, 'checkpoints', 'latest.ckpt'));
+    const r = cli([...args, '--steps', '6', '--resume']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/diverged: training loss became NaN at step 3/);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status).toBe('diverged');
+    expect(readMetricsCsv(join(out, 'metrics.csv')).map((x) => x.step)).toEqual([0, 2]);
+    expect(readFileSync(join(out, 'checkpoints', 'latest.ckpt')).equals(before)).toBe(true);
   });
 
   it('refuses to overwrite a run without --resume', () => {
