@@ -1,9 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { parse } from 'csv-parse/sync';
 import { METRIC_COLUMNS, type MetricRow } from '../fit/types.ts';
+import { readMetrics } from '../fit/load.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { UserError } from '../util/errors.ts';
 
 /** Format a number for the CSV: NaN (train_loss at step 0) is left empty. */
 function cell(v: number): string {
@@ -25,7 +24,7 @@ export class MetricsCsv {
 
   /** Keep only rows with step ≤ maxStep (used on resume), rewriting atomically. */
   truncateAfter(maxStep: number): MetricRow[] {
-    const rows = readMetricsCsv(this.path).filter((r) => r.step <= maxStep);
+    const rows = readMetrics(this.path).filter((r) => r.step <= maxStep);
     writeFileAtomic(this.path, stringify([[...METRIC_COLUMNS], ...rows.map((r) => METRIC_COLUMNS.map((c) => cell(r[c])))]));
     return rows;
   }
@@ -42,19 +41,5 @@ export class MetricsCsv {
   }
 }
 
-/** Read a metrics.csv (empty cells become NaN). Errors name the file and the problem. */
-export function readMetricsCsv(path: string): MetricRow[] {
-  if (!existsSync(path)) throw new UserError(`${path} does not exist`);
-  const records = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-  return records.map((rec, i) => {
-    const row = {} as MetricRow;
-    for (const c of METRIC_COLUMNS) {
-      if (!(c in rec)) throw new UserError(`${path}: column "${c}" is missing (expected ${METRIC_COLUMNS.join(',')})`);
-      const s = rec[c]!;
-      const v = s === '' ? NaN : Number(s);
-      if (s !== '' && !Number.isFinite(v)) throw new UserError(`${path}: row ${i + 2}, column ${c}: "${s}" is not a number`);
-      row[c] = v;
-    }
-    return row;
-  });
-}
+/** Read a metrics.csv (empty cells become NaN); the same reader the fit uses. */
+export { readMetrics as readMetricsCsv } from '../fit/load.ts';
