@@ -14,7 +14,17 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, hashSeed } from '../util/rng.ts';
 import type { ResolvedModelConfig } from './config.ts';
 import { paramCounts } from './params.ts';
-import { causalMask, causalSelfAttention, embedding, gelu, headCrossEntropy, layerNorm, linear as linearOp, matMulNT } from './ops.ts';
+import {
+  causalMask,
+  causalSelfAttention,
+  embedding,
+  gelu,
+  headCrossEntropy,
+  layerNorm,
+  linear as linearOp,
+  matMulNT,
+  type AttentionLayout,
+} from './ops.ts';
 
 export interface Param {
   /** nanoGPT-style name, e.g. 'h.0.attn.c_attn.weight'. */
@@ -39,6 +49,8 @@ export interface GPTOptions {
    * (about +20% step time with a 50257-token vocabulary), so chunking is a last resort.
    */
   maxLogitsPerChunk?: number;
+  /** Layout of attention's per-head products (default: the fastest on the active backend, see ops.ts). */
+  attention?: AttentionLayout;
 }
 
 export const DEFAULT_MAX_LOGITS_PER_CHUNK = 2 ** 27;
@@ -77,12 +89,14 @@ export class GPT {
   private readonly lmHead: tf.Variable | null; // [V, d] when untied
   private readonly masks = new Map<number, tf.Tensor2D>();
   private readonly maxLogitsPerChunk: number;
+  private readonly attention: AttentionLayout | undefined;
   private readonly prefix = `gpt${instances++}`;
   private calls = 0;
 
   constructor(cfg: ResolvedModelConfig, o: GPTOptions = {}) {
     this.config = cfg;
     this.maxLogitsPerChunk = o.maxLogitsPerChunk ?? DEFAULT_MAX_LOGITS_PER_CHUNK;
+    this.attention = o.attention;
     const { vocab_size: V, context, d_model: d, d_ff, n_layers: L, bias } = cfg;
     // GPT-2 init: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
     const std = 0.02;
@@ -151,7 +165,7 @@ export class GPT {
       // x = x + c_proj(attention(c_attn(ln_1(x))))
       const h1 = layerNorm(x, blk.ln1.g as tf.Tensor1D, blk.ln1.b as tf.Tensor1D | null); // [B·T, d]
       const qkv = linear(h1, blk.attn.w, blk.attn.b); // [B·T, 3d]
-      const att = causalSelfAttention(qkv, mask, { B, T, H, dropout: train ? dropout : 0, seed: hashSeed(seed0, l, 0) }); // [B·T, d]
+      const att = causalSelfAttention(qkv, mask, { B, T, H, dropout: train ? dropout : 0, seed: hashSeed(seed0, l, 0), layout: this.attention }); // [B·T, d]
       x = tf.add(x, drop(linear(att, blk.attn.projW, blk.attn.projB), l, 1));
       // x = x + c_proj(gelu(c_fc(ln_2(x))))
       const h2 = layerNorm(x, blk.ln2.g as tf.Tensor1D, blk.ln2.b as tf.Tensor1D | null); // [B·T, d]

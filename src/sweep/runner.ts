@@ -23,6 +23,8 @@ export interface SweepOptions {
   quiet?: boolean;
   /** print the plan and return without writing or training anything */
   dryRun?: boolean;
+  /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
+  workers?: number | 'auto';
 }
 
 export interface SweepRunState {
@@ -71,7 +73,14 @@ function table(rows: string[][]): string {
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 /** Measure a few steps per distinct shape on random tokens to estimate each pending run's wall time. */
-async function estimateTimes(runs: PlannedRun[], states: SweepRunState[], backend: BackendInfo, steps: number, log: (m: string) => void) {
+async function estimateTimes(
+  runs: PlannedRun[],
+  states: SweepRunState[],
+  backend: BackendInfo,
+  steps: number,
+  log: (m: string) => void,
+  workers?: number | 'auto',
+) {
   const cache = new Map<string, number>();
   for (const r of runs) {
     const st = states[r.index]!;
@@ -84,6 +93,7 @@ async function estimateTimes(runs: PlannedRun[], states: SweepRunState[], backen
       const { times } = await timeSteps(cfg, r.train, backend, randomTokens(r.vocab, Math.max(1 << 16, (cfg.context + 1) * 64)), {
         steps,
         warmupSteps: 1,
+        workers,
       });
       ms = median(times);
       cache.set(key, ms);
@@ -121,7 +131,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   });
   const mine = plan.runs.filter((r) => !o.shard || r.index % o.shard.count === o.shard.index);
 
-  if (o.estimateSteps > 0) await estimateTimes(mine, states, backend, o.estimateSteps, log);
+  if (o.estimateSteps > 0) await estimateTimes(mine, states, backend, o.estimateSteps, log, o.workers);
 
   // ---- the plan -------------------------------------------------------------
   const header = ['run', 'params', 'non-emb', 'steps', 'tokens', 'FLOPs (6ND)', 'est. time', 'status'];
@@ -190,6 +200,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           data: o.data,
           outDir: st.dir,
           resume: true,
+          workers: o.workers,
           extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
         },
         backend,

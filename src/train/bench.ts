@@ -8,8 +8,10 @@ import { paramCounts } from '../model/params.ts';
 import { Rng } from '../util/rng.ts';
 import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
-import { chooseMicroBatch, memoryBudgetBytes } from './memory.ts';
-import { trainStep, type StepTimer } from './step.ts';
+import { memoryBudgetBytes } from './memory.ts';
+import { WorkerPool } from './parallel/pool.ts';
+import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
+import { PhaseTimer, trainStep, type StepPhase } from './step.ts';
 
 export interface BenchOptions {
   model: ModelConfig;
@@ -19,7 +21,15 @@ export interface BenchOptions {
   steps: number;
   warmupSteps: number;
   profile: boolean;
+  /** data-parallel workers (default: CHINCHILLA_WORKERS, else 'auto' = one per core on wasm/cpu, else 1) */
+  workers?: number | 'auto';
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Time per step of one phase, and its share of the step. */
+export interface PhaseShare {
+  ms_per_step: number;
+  share: number;
 }
 
 export interface BenchResult {
@@ -32,7 +42,9 @@ export interface BenchResult {
   vocab: number;
   tokenizer: string;
   batch: number;
+  /** sequences per forward/backward pass on each worker */
   micro_batch: number;
+  workers: number;
   context: number;
   steps: number;
   ms_per_step: number;
@@ -42,7 +54,10 @@ export interface BenchResult {
   gflops: number;
   peak_rss_mb: number;
   data: string;
-  profile?: Record<string, { ms_per_step: number; share: number }>;
+  /** where this thread's step time goes (phases of StepPhase, plus 'other') */
+  profile?: Record<string, PhaseShare>;
+  /** the same for each worker thread (ranks 1…W−1); their 'idle' is the time they waited for main */
+  profile_workers?: Record<string, PhaseShare>[];
 }
 
 /**
@@ -74,9 +89,10 @@ export async function runBench(o: BenchOptions, backend: BackendInfo): Promise<B
     steps: o.steps,
     warmupSteps: o.warmupSteps,
     profile: o.profile,
+    workers: o.workers,
     onProgress: o.onProgress,
   });
-  const { times, phases, microBatch } = timing;
+  const { times, phases, workerPhases, microBatch, workers } = timing;
   const ms = median(times);
   const tokensPerS = (t.batch * cfg.context) / (ms / 1000);
   const result: BenchResult = {
@@ -90,6 +106,7 @@ export async function runBench(o: BenchOptions, backend: BackendInfo): Promise<B
     tokenizer: tokenizer.name,
     batch: t.batch,
     micro_batch: microBatch,
+    workers,
     context: cfg.context,
     steps: o.steps,
     ms_per_step: round(ms, 1),
@@ -102,56 +119,81 @@ export async function runBench(o: BenchOptions, backend: BackendInfo): Promise<B
   };
   if (o.profile) {
     const sum = times.reduce((a, b) => a + b, 0);
-    const known = Object.values(phases).reduce((a, b) => a + b, 0);
-    const prof: Record<string, { ms_per_step: number; share: number }> = {};
-    for (const [k, v] of Object.entries(phases)) prof[k] = { ms_per_step: round(v / o.steps, 1), share: round(v / sum, 3) };
-    prof.other = { ms_per_step: round((sum - known) / o.steps, 1), share: round((sum - known) / sum, 3) };
-    result.profile = prof;
+    result.profile = shares(phases, sum, o.steps, 'other');
+    if (workerPhases.length) result.profile_workers = workerPhases.map((p) => shares(p, sum, o.steps, 'idle'));
   }
   return result;
 }
 
+/** Phase totals (ms over `steps` steps of `sumMs` in all) as per-step times and shares; the rest is `restName`. */
+function shares(phases: Partial<Record<StepPhase, number>>, sumMs: number, steps: number, restName: string): Record<string, PhaseShare> {
+  const order: StepPhase[] = ['data', 'forward', 'backward', 'communication', 'wait', 'optimizer'];
+  const out: Record<string, PhaseShare> = {};
+  let known = 0;
+  for (const k of order) {
+    const v = phases[k];
+    if (v === undefined) continue;
+    known += v;
+    out[k] = { ms_per_step: round(v / steps, 1), share: round(v / sumMs, 3) };
+  }
+  out[restName] = { ms_per_step: round((sumMs - known) / steps, 1), share: round((sumMs - known) / sumMs, 3) };
+  return out;
+}
+
 /**
  * Run `warmupSteps` untimed then `steps` timed training steps of a fresh model
- * on `tokens`; returns each timed step's wall time (ms) and, with profile, the
- * time per phase summed over the timed steps.
+ * on `tokens` (with `workers` data-parallel workers); returns each timed step's
+ * wall time (ms) and, with profile, the time per phase summed over the timed
+ * steps, for this thread and for each worker thread.
  */
 export async function timeSteps(
   cfg: ResolvedModelConfig,
   t: TrainConfig,
   backend: BackendInfo,
   tokens: Int32Array,
-  o: { steps: number; warmupSteps: number; profile?: boolean; onProgress?: (done: number, total: number) => void },
-): Promise<{ times: number[]; phases: Record<string, number>; microBatch: number }> {
-  const microBatch = t.micro_batch === 'auto' ? chooseMicroBatch(cfg, t.batch, memoryBudgetBytes(backend)) : t.micro_batch;
+  o: {
+    steps: number;
+    warmupSteps: number;
+    profile?: boolean;
+    workers?: number | 'auto';
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<{
+  times: number[];
+  phases: Partial<Record<StepPhase, number>>;
+  workerPhases: Partial<Record<StepPhase, number>>[];
+  microBatch: number;
+  workers: number;
+}> {
+  const workers = resolveWorkers(o.workers ?? workersFromEnv(), backend.backend, t.batch);
+  const microBatch = workerMicroBatch(cfg, t.micro_batch, t.batch, workers, memoryBudgetBytes(backend));
   const model = new GPT(cfg);
   const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const sampler = new BatchSampler(tokens, { batch: t.batch, context: cfg.context, seed: t.seed });
-  const setup = { model, opt, sampler, batch: t.batch, microBatch, gradClip: t.grad_clip, seed: t.seed };
-  const phases: Record<string, number> = {};
-  const timer: StepTimer = {
-    phase(name, f) {
-      const t0 = performance.now();
-      const r = f();
-      phases[name] = (phases[name] ?? 0) + performance.now() - t0;
-      return r;
-    },
-  };
+  const base = { model, sampler, batch: t.batch, microBatch, seed: t.seed };
+  const timer = new PhaseTimer();
   const total = o.warmupSteps + o.steps;
   const times: number[] = [];
+  let pool: WorkerPool | null = null;
+  let workerPhases: Partial<Record<StepPhase, number>>[] = [];
   try {
+    if (workers > 1) pool = await WorkerPool.start({ ...base, workers, backend: backend.backend, tokens });
+    const setup = { ...base, opt, gradClip: t.grad_clip, pool };
     for (let i = 0; i < total; i++) {
       const measuring = i >= o.warmupSteps;
+      if (i === o.warmupSteps) pool?.takeWorkerPhases(); // drop the warm-up's
       const t0 = performance.now();
       await trainStep(setup, i, t.lr, o.profile && measuring ? timer : undefined);
       if (measuring) times.push(performance.now() - t0);
       o.onProgress?.(i + 1, total);
     }
+    workerPhases = pool?.takeWorkerPhases() ?? [];
   } finally {
+    await pool?.close();
     opt.dispose();
     model.dispose();
   }
-  return { times, phases, microBatch };
+  return { times, phases: timer.totals, workerPhases, microBatch, workers };
 }
 
 /** Uniform random tokens, for timing when no data is at hand. */

@@ -16,6 +16,8 @@ import { trainStep, type StepSetup } from './step.ts';
 import { loadCheckpoint, removeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { warmupSteps, type TrainConfig } from './config.ts';
 import { chooseMicroBatch, memoryBudgetBytes } from './memory.ts';
+import { WorkerPool } from './parallel/pool.ts';
+import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
 import { MetricsCsv, readMetricsCsv } from './metrics.ts';
 import { gitCommit, hostInfo, packageVersions } from './runinfo.ts';
 import { learningRate } from './schedule.ts';
@@ -39,6 +41,8 @@ export interface RunSpec {
   memoryBudget?: number;
   /** extra keys merged into run.json (e.g. sweep name, budget_flops) */
   extraInfo?: Record<string, unknown>;
+  /** data-parallel worker threads (default: CHINCHILLA_WORKERS, else 'auto' = one per core on wasm/cpu) */
+  workers?: number | 'auto';
 }
 
 export interface StepEvent {
@@ -67,7 +71,7 @@ export interface RunJson {
   params_embedding: number;
   model: ResolvedModelConfig;
   model_source: string | null;
-  train: TrainConfig & { warmup_steps: number; micro_batch_used: number };
+  train: TrainConfig & { warmup_steps: number; micro_batch_used: number; workers: number };
   flops_per_token: ReturnType<typeof flopsPerToken>;
   tokens_per_step: number;
   dataset: string;
@@ -162,10 +166,13 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     throw new UserError(`the train split has ${data.train.length} tokens, fewer than one window of context ${cfg.context} + 1`);
   }
   const budget = spec.memoryBudget ?? memoryBudgetBytes(backend);
+  const workers = resolveWorkers(spec.workers ?? workersFromEnv(), backend.backend, t.batch);
   const microBatch = t.micro_batch === 'auto' ? chooseMicroBatch(cfg, t.batch, budget) : t.micro_batch;
   if (t.batch % microBatch !== 0) {
     throw new UserError(`micro_batch ${microBatch} must divide batch ${t.batch}; pick a divisor of ${t.batch} or 'auto'.`);
   }
+  // each worker cuts its micro-batches from its own share of the batch
+  const workerMicro = workers > 1 ? workerMicroBatch(cfg, t.micro_batch, t.batch, workers, budget) : microBatch;
   const warmup = warmupSteps(t);
   const sampler = new BatchSampler(data.train, { batch: t.batch, context: cfg.context, seed: t.seed });
   const evalData = evalSet(data.validation, { context: cfg.context, windows: t.eval_windows, seed: EVAL_SEED });
@@ -174,7 +181,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   const model = new GPT(cfg);
   const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const csv = new MetricsCsv(csvPath);
-  const stepSetup: StepSetup = { model, opt, sampler, batch: t.batch, microBatch, gradClip: t.grad_clip, seed: t.seed };
+  const stepSetup: StepSetup = { model, opt, sampler, batch: t.batch, microBatch: workerMicro, gradClip: t.grad_clip, seed: t.seed };
 
   const now = () => new Date().toISOString();
   const info: RunJson = {
@@ -185,7 +192,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     params_embedding: counts.embedding,
     model: cfg,
     model_source: spec.modelSource ?? null,
-    train: { ...t, warmup_steps: warmup, micro_batch_used: microBatch },
+    train: { ...t, warmup_steps: warmup, micro_batch_used: workerMicro, workers },
     flops_per_token: fpt,
     tokens_per_step: tokensPerStep,
     dataset: t.dataset,
@@ -247,7 +254,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     csv.create();
   }
   writeJsonAtomic(join(outDir, 'run.json'), info);
-  hooks.onStart?.({ info, startStep, microBatch });
+  hooks.onStart?.({ info, startStep, microBatch: workerMicro });
 
   const wallStart = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - wallStart) / 1000;
@@ -332,6 +339,9 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac });
 
   try {
+    if (workers > 1) {
+      stepSetup.pool = await WorkerPool.start({ ...stepSetup, workers, backend: backend.backend, tokens: data.train });
+    }
     if (startStep === 0 && rows.length === 0) {
       const v = await recordEval(0, lrAt(0));
       if (!Number.isFinite(v)) return finish('diverged', `validation loss is ${v} at step 0: check the model config`);
@@ -379,5 +389,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     finish('failed', msg + hint);
     if (hint) throw new UserError(`${name}: ${msg}.${hint}`);
     throw e;
+  } finally {
+    await stepSetup.pool?.close();
   }
 }

@@ -8,7 +8,8 @@ import { UserError } from '../../util/errors.ts';
 import { progressBar } from '../../util/progress.ts';
 import { formatCount } from '../format.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
-import { backendOption, runDataOptions, trainOverrides } from '../options/train.ts';
+import { backendOption, runDataOptions, trainOverrides, workersOption } from '../options/train.ts';
+import { parseWorkers } from '../../train/parallel/workers.ts';
 
 type Args = Record<string, unknown> & {
   model: string;
@@ -17,6 +18,7 @@ type Args = Record<string, unknown> & {
   json: boolean;
   profile: boolean;
   backend: string;
+  workers?: string;
 };
 
 const command: CommandModule<object, Args> = {
@@ -27,18 +29,26 @@ const command: CommandModule<object, Args> = {
       .option('model', { type: 'string', demandOption: true, describe: 'model config JSON, e.g. configs/models/786k.json' })
       .options(runDataOptions)
       .options(backendOption)
+      .options(workersOption)
       .option('batch', { type: 'number', default: 32, describe: 'sequences per optimizer step' })
-      .option('micro-batch', { type: 'number', describe: 'sequences per forward/backward pass (default: fits the memory budget)' })
+      .option('micro-batch', { type: 'number', describe: 'sequences per forward/backward pass on each worker (default: the largest that fits the memory budget)' })
       .option('steps', { type: 'number', default: 10, describe: 'timed steps (the median is reported)' })
       .option('warmup-steps', { type: 'number', default: 2, describe: 'untimed steps first (kernel compilation, allocation)' })
-      .option('profile', { type: 'boolean', default: false, describe: 'also print where a step’s time goes' })
+      .option('profile', {
+        type: 'boolean',
+        default: false,
+        describe: 'also print where a step’s time goes: data, forward, backward, communication, wait, optimizer (main thread and each worker)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line and nothing else on stdout' })
-      .example('$0 bench --model configs/models/786k.json --tokenizer byte --batch 32 --json', '') as never,
+      .example('$0 bench --model configs/models/786k.json --tokenizer byte --batch 32 --json', 'one JSON line: tokens/s, ms/step, GFLOP/s')
+      .example('$0 bench --model configs/models/786k.json --tokenizer byte --profile', 'where the time goes, per thread')
+      .example('$0 bench --model configs/models/786k.json --tokenizer byte --workers 1', 'one thread, for comparison') as never,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
     if (!(argv.steps >= 1)) throw new UserError('--steps must be at least 1');
     const modelPath = resolve(argv.model);
     const model = loadModelConfig(modelPath);
     const train = parseTrainConfig(trainOverrides(argv), 'command-line flags');
+    const workers = argv.workers !== undefined ? parseWorkers(argv.workers) : undefined;
     const backend = await initBackend(argv.backend as BackendRequest, { quiet: argv.json });
     const bar = progressBar('bench', argv.steps + argv['warmup-steps'], { unit: ' steps', quiet: argv.json });
     const r = await runBench(
@@ -50,6 +60,7 @@ const command: CommandModule<object, Args> = {
         steps: argv.steps,
         warmupSteps: argv['warmup-steps'],
         profile: argv.profile,
+        workers,
         onProgress: (d) => bar.update(d),
       },
       backend,
@@ -63,16 +74,21 @@ const command: CommandModule<object, Args> = {
       [
         `model        ${r.model}: ${formatCount(r.params_total)} params (${formatCount(r.params_non_embedding)} non-embedding), vocab ${r.vocab} (${r.tokenizer})`,
         `backend      ${r.backend} on ${r.device}${r.threads ? `, ${r.threads} thread(s)` : ''}`,
-        `batch        ${r.batch} × ${r.context} tokens (micro-batch ${r.micro_batch}); data: ${r.data}`,
+        `batch        ${r.batch} × ${r.context} tokens over ${r.workers} worker${r.workers === 1 ? '' : 's'} (micro-batch ${r.micro_batch}); data: ${r.data}`,
         `step         ${r.ms_per_step} ms median (mean ${r.ms_per_step_mean}, min ${r.ms_per_step_min}) over ${r.steps} steps`,
         `throughput   ${r.tokens_per_s} tokens/s, ${r.gflops} GFLOP/s achieved (Chinchilla count)`,
         `peak RSS     ${r.peak_rss_mb} MB`,
       ].join('\n'),
     );
     if (r.profile) {
-      console.log('profile      (per step)');
-      for (const [k, v] of Object.entries(r.profile))
-        console.log(`  ${k.padEnd(18)} ${String(v.ms_per_step).padStart(9)} ms  ${(v.share * 100).toFixed(1).padStart(5)} %`);
+      const threads = [r.profile, ...(r.profile_workers ?? [])];
+      const names = [...new Set(threads.flatMap((p) => Object.keys(p)))];
+      console.log(`profile      ms per step (share of the step)${threads.length > 1 ? ', main thread then each worker thread' : ''}`);
+      console.log('  ' + ''.padEnd(15) + threads.map((_, i) => (i === 0 ? 'main' : `worker ${i}`).padStart(17)).join(''));
+      for (const k of names) {
+        const cells = threads.map((p) => (p[k] ? `${p[k].ms_per_step.toFixed(1)} (${(p[k].share * 100).toFixed(0)}%)` : '-').padStart(17));
+        console.log(`  ${k.padEnd(15)}${cells.join('')}`);
+      }
     }
   },
 };

@@ -8,6 +8,7 @@ import { progressBar, type Progress } from '../../util/progress.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
 import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
+import { parseWorkers } from '../../train/parallel/workers.ts';
 
 type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
 
@@ -69,14 +70,23 @@ const command: CommandModule<object, Args> = {
     let bar: Progress | null = null;
     try {
       const res = await trainRun(
-        { name: modelName, model, modelSource: argv.model, train, data: toDataOptions(argv as DataArgs), outDir, resume: argv.resume },
+        {
+          name: modelName,
+          model,
+          modelSource: argv.model,
+          train,
+          data: toDataOptions(argv as DataArgs),
+          outDir,
+          resume: argv.resume,
+          workers: argv.workers !== undefined ? parseWorkers(argv.workers) : undefined,
+        },
         backend,
         {
           onStart: ({ info, startStep, microBatch }) => {
             process.stderr.write(
               `${modelName}: ${formatCount(info.params_total)} params (${formatCount(info.params_non_embedding)} non-embedding), ` +
                 `vocab ${info.model.vocab_size}, ${train.steps} steps × ${info.tokens_per_step} tokens, ` +
-                `micro-batch ${microBatch}, ${(train.steps * info.tokens_per_step * info.flops_per_token.flops_6nd).toExponential(2)} FLOPs (6ND)\n` +
+                `${info.train.workers} worker${info.train.workers === 1 ? '' : 's'}, micro-batch ${microBatch}, ${(train.steps * info.tokens_per_step * info.flops_per_token.flops_6nd).toExponential(2)} FLOPs (6ND)\n` +
                 `writing ${outDir}\n`,
             );
             bar = progressBar(modelName, train.steps, { extra: 'loss {loss} val {val} lr {lr} {tps} tok/s' });

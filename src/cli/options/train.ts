@@ -1,5 +1,6 @@
 import type { Options } from 'yargs';
 import { BACKEND_CHOICES } from '../../backend.ts';
+import { parseWorkers } from '../../train/parallel/workers.ts';
 import { dataOptions as dataOptionsWithDefaults, tokenizerOption } from './data.ts';
 
 /**
@@ -23,12 +24,23 @@ export const backendOption = {
   },
 } as const satisfies Record<string, Options>;
 
+/** --workers for `train`, `bench` and `sweep` (part of trainOptions). */
+export const workersOption = {
+  workers: {
+    type: 'string',
+    describe:
+      "data-parallel worker threads, each with its own backend instance computing a share of every batch (one AdamW update on the summed gradients); " +
+      "default 'auto': one per core on the wasm and cpu backends, 1 on tensorflow and tensorflow-gpu. A run is reproducible for a given worker count",
+  },
+} as const satisfies Record<string, Options>;
+
 export const trainOptions = {
+  ...workersOption,
   steps: { type: 'number', describe: 'optimizer steps (default 500)' },
   batch: { type: 'number', describe: 'sequences per optimizer step (default 32)' },
   'micro-batch': {
     type: 'number',
-    describe: 'sequences per forward/backward pass (gradient accumulation); default: the largest that fits the memory budget',
+    describe: 'sequences per forward/backward pass on each worker (gradient accumulation); default: the largest that fits the memory budget',
   },
   lr: { type: 'number', describe: 'peak learning rate of AdamW (default 3e-4)' },
   'eval-interval': { type: 'number', describe: 'evaluate and checkpoint every N steps (default 50)' },
@@ -65,5 +77,7 @@ export function trainOverrides(argv: Record<string, unknown>): Record<string, un
   set('tokenizer', 'tokenizer');
   set('dataset', 'dataset');
   if (argv['memory-budget-mb'] !== undefined) process.env.CHINCHILLA_MEMORY_BUDGET_MB = String(argv['memory-budget-mb']);
+  // read by trainRun and runSweep when not given explicitly (see workersFromEnv)
+  if (argv.workers !== undefined) process.env.CHINCHILLA_WORKERS = String(parseWorkers(argv.workers));
   return o;
 }
