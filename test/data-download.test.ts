@@ -14,7 +14,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadSplitText, RELEASES, type DataOptions } from '../src/data/index.ts';
 import { UserError } from '../src/util/errors.ts';
-import { sharedDatasetsOrSkip } from './helpers/data.ts';
+import { sharedDatasetsOrSkip, userError } from './helpers/data.ts';
 
 const shared = sharedDatasetsOrSkip('data-download');
 const tmpRoot = mkdtempSync(join(tmpdir(), 'chinchilla-download-'));
@@ -24,15 +24,6 @@ let server: Server;
 let base = '';
 const hits: string[] = [];
 
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError');
-}
 
 let n = 0;
 /** A fresh cache folder per test, and options that only use the given mirrors. */

@@ -6,21 +6,12 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadSplitText, RELEASES, countLines, treatText, type DatasetVariant, type Split } from '../src/data/index.ts';
 import { UserError } from '../src/util/errors.ts';
-import { sharedDatasetsOrSkip } from './helpers/data.ts';
+import { sharedDatasetsOrSkip, userError } from './helpers/data.ts';
 
 const shared = sharedDatasetsOrSkip('data-loader');
 const tmpRoot = mkdtempSync(join(tmpdir(), 'chinchilla-loader-'));
 afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe.skipIf(!shared)('WikiText-2 loader on the shared copies', () => {
   const dir = shared!;

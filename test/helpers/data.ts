@@ -3,6 +3,8 @@
  * if it exists (the CI layout). Data tests skip, with a message, when neither exists.
  */
 import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
+import { UserError } from '../../src/util/errors.ts';
 import { resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 
@@ -23,4 +25,15 @@ export function sharedDatasetsOrSkip(what: string): string | undefined {
     );
   }
   return dir;
+}
+
+/** Await `p`, expect it to reject with a UserError, and return that error. */
+export async function userError(p: Promise<unknown>): Promise<UserError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return e as UserError;
+  }
+  throw new Error('expected a UserError');
 }
