@@ -61,8 +61,10 @@ export const trainOptions = {
 /** Map CLI flags onto TrainConfig keys; only flags the user gave are set. */
 export function trainOverrides(argv: Record<string, unknown>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
+  // a flag given twice arrives as an array: the last one wins, as in most CLIs
+  const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
   const set = (flag: string, key: string, f: (v: unknown) => unknown = (v) => v) => {
-    if (argv[flag] !== undefined) o[key] = f(argv[flag]);
+    if (argv[flag] !== undefined) o[key] = f(last(argv[flag]));
   };
   set('steps', 'steps');
   set('batch', 'batch');
