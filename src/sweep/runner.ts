@@ -165,8 +165,17 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   writeSweepJson(o, states);
 
   // ---- train ----------------------------------------------------------------
-  const totalSteps = mine.reduce((a, r) => a + r.train.steps, 0);
-  const sweepBar = mp.create(`sweep ${plan.name}`.padEnd(18), totalSteps, 'run {run}');
+  // The sweep bar counts work, not steps: with timing estimates each step weighs its run's measured
+  // seconds per step, so the ETA stays honest while the bigger, slower runs are still to come.
+  const pending = mine.filter((r) => states[r.index]!.status !== 'finished');
+  const timed = pending.length > 0 && pending.every((r) => states[r.index]!.est_s !== undefined);
+  const perStep = (r: PlannedRun) => {
+    const est = states[r.index]!.est_s;
+    return timed ? (est !== undefined ? est / r.train.steps : 0) : 1;
+  };
+  const totalWork = Math.max(1, Math.round(mine.reduce((a, r) => a + perStep(r) * r.train.steps, 0)));
+  const sweepBar = mp.create(`sweep ${plan.name}${timed ? ' (est. s)' : ' (steps)'}`.padEnd(18), totalWork, 'run {run}');
+  const work = (r: PlannedRun, steps: number) => Math.round(perStep(r) * steps);
   let doneBefore = 0;
   let stopped = false;
   for (const r of mine) {
@@ -176,15 +185,15 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
       break;
     }
     if (runStatus(st.dir) === 'finished') {
-      doneBefore += r.train.steps;
-      sweepBar.update(doneBefore, { run: `${r.name} (done)` });
+      doneBefore += work(r, r.train.steps);
+      sweepBar.update(Math.min(doneBefore, totalWork), { run: `${r.name} (done)` });
       continue;
     }
     const got = tryLock(st.dir);
     if ('heldBy' in got) {
       const h = got.heldBy;
       mp.log(`${r.name}: skipped, another process is training it${h ? ` (pid ${h.pid} on ${h.host} since ${h.since})` : ''}.`);
-      doneBefore += r.train.steps;
+      doneBefore += work(r, r.train.steps);
       continue;
     }
     const lock = got.lock;
@@ -208,11 +217,11 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           onStart: ({ startStep }) => {
             runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
             runBar.update(startStep);
-            sweepBar.update(doneBefore + startStep, { run: r.name });
+            sweepBar.update(Math.min(doneBefore + work(r, startStep), totalWork), { run: r.name });
           },
           onStep: (e) => {
             runBar?.update(e.step, { loss: e.loss.toFixed(3), tps: Math.round(e.tokensPerS) });
-            sweepBar.update(doneBefore + e.step, { run: r.name });
+            sweepBar.update(Math.min(doneBefore + work(r, e.step), totalWork), { run: r.name });
             if (Date.now() - lastRefresh > 30_000) {
               lock.refresh();
               lastRefresh = Date.now();
@@ -232,7 +241,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
       lock.release();
       writeSweepJson(o, states);
     }
-    doneBefore += r.train.steps;
+    doneBefore += work(r, r.train.steps);
     if (stopped) break;
   }
   sweepBar.stop();
