@@ -112,20 +112,15 @@ export function optimalScalingSpec(_runs: RunData[], report: FitReport): TopLeve
   };
   const drawn = new Set([...d.N.points, ...d.N.lines, ...d.D.points, ...d.D.lines].map((r) => r.series));
   const shown = d.labels.filter((l) => drawn.has(l));
-  const color: ColorEncoding = {
+  // colour and dash share one legend: same field, title and legend layout
+  const legendShared = {
     field: 'series',
     type: 'nominal',
     title: 'fitted exponents (N_opt ∝ C^a, D_opt ∝ C^b)',
-    scale: { domain: shown, range: shown.map((l) => style[l]![0]) },
     legend: { orient: 'bottom', direction: 'vertical', columns: 1, titleLimit: 700, symbolType: 'stroke', symbolSize: 300 },
-  };
-  const dash: DashEncoding = {
-    field: 'series',
-    type: 'nominal',
-    title: 'fitted exponents (N_opt ∝ C^a, D_opt ∝ C^b)',
-    scale: { domain: shown, range: shown.map((l) => style[l]![1]) },
-    legend: { orient: 'bottom', direction: 'vertical', columns: 1, titleLimit: 700, symbolType: 'stroke', symbolSize: 300 },
-  };
+  } as const;
+  const color: ColorEncoding = { ...legendShared, scale: { domain: shown, range: shown.map((l) => style[l]![0]) } };
+  const dash: DashEncoding = { ...legendShared, scale: { domain: shown, range: shown.map((l) => style[l]![1]) } };
   const x: PositionEncoding = {
     field: 'compute',
     type: 'quantitative',
