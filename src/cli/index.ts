@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
-import { isUserError } from '../util/errors.ts';
+import { explainSystemError, isUserError } from '../util/errors.ts';
 import data from './commands/data.ts';
 import train from './commands/train.ts';
 import bench from './commands/bench.ts';
@@ -14,6 +14,13 @@ const commands = [data, train, bench, sweep, fit, plan, plot, doctor] as Command
 
 /** Run the `chinchilla` CLI. User errors print one clear message and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
+  // yargs reads "-1e20" as the short flags -1 -e -2 -0 ("Not enough non-option arguments"); no count,
+  // budget or rate of this CLI may be negative, so say that instead
+  const negative = argv.find((a) => /^-(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$/.test(a));
+  if (negative !== undefined) {
+    process.stderr.write(`error: ${negative} is negative; FLOPs, token counts and other amounts must be positive (e.g. ${negative.slice(1)}).\n`);
+    process.exit(2);
+  }
   let cli = yargs(argv)
     .scriptName('chinchilla')
     .usage('$0 <command> [options]\n\nTrain small GPT models with TensorFlow.js and fit scaling laws.')
@@ -23,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version()
+    .option('debug', { type: 'boolean', default: false, global: true, describe: 'print stack traces of errors' })
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
@@ -30,13 +38,31 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     });
   for (const c of commands) cli = cli.command(c);
+  const debug = argv.includes('--debug');
   try {
     await cli.parseAsync();
   } catch (e) {
-    if (isUserError(e)) {
-      process.stderr.write(`error: ${e.message}\n`);
-      process.exit(e.exitCode);
-    }
-    throw e;
+    reportError(e, debug);
   }
+}
+
+/**
+ * Print an error as a sentence and exit non-zero. User errors and system errors
+ * (disk full, permission denied, read-only folder) name the file and the fix;
+ * anything else is a bug: one line and a request to rerun with --debug. With
+ * --debug, the stack trace too. Exits here, so no later handler (the wasm
+ * module installs one that rethrows) prints a raw trace.
+ */
+export function reportError(e: unknown, debug: boolean): never {
+  const err = explainSystemError(e);
+  if (isUserError(err)) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (debug && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
+    process.exit(err.exitCode);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${msg.split('\n')[0]}\n`);
+  if (debug) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+  else process.stderr.write('This looks like a bug: run the same command with --debug for the stack trace and report it.\n');
+  process.exit(1);
 }

@@ -148,7 +148,7 @@ export function planBudget(law: Law, C: number, o: { inferenceTokens?: number } 
 /** Parse a FLOPs or token count: "5.76e23", "1e21", "576000000000000000000000" (> 0, or ≥ 0 with allowZero). */
 export function parseCount(s: string | number, what: string, o: { allowZero?: boolean } = {}): number {
   const text = String(s).trim().replace(/_/g, '');
-  if (!/^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
     throw new UserError(`${what}: "${s}" is not a number; write e.g. 5.76e23 or 1000000`);
   }
   const v = Number(text);

@@ -108,7 +108,7 @@ export function vocabOf(spec: string, where: string): number {
 
 function loadModelRef(ref: string | Record<string, unknown>, fileDir: string, where: string): { model: ModelConfig; source: string } {
   if (typeof ref !== 'string') return { model: parseModelConfig(ref, where), source: 'inline' };
-  const candidates = isAbsolute(ref) ? [ref] : [resolve(fileDir, ref), resolve(PROJECT_ROOT, ref), resolve(ref)];
+  const candidates = isAbsolute(ref) ? [ref] : [...new Set([resolve(fileDir, ref), resolve(PROJECT_ROOT, ref), resolve(ref)])];
   const path = candidates.find((p) => existsSync(p));
   if (!path)
     throw new UserError(`${where}: model file "${ref}" not found (looked in ${candidates.join(', ')}). Use a path like configs/models/786k.json.`);

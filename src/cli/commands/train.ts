@@ -9,29 +9,18 @@ import { toDataOptions, type DataArgs } from '../options/data.ts';
 import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
 import { parseWorkers } from '../../train/parallel/workers.ts';
+import { interruptible } from '../signals.ts';
 
 type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
 
-/** Install a Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once. */
+/**
+ * A Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once.
+ * Kept for callers that train from the start; commands with set-up phases use interruptible() and arm it later.
+ */
 export function stopOnSigint(what: string): { stop: () => boolean; dispose: () => void } {
-  let requested = false;
-  const handler = () => {
-    if (requested) {
-      process.stderr.write('\nSecond Ctrl-C: exiting now (the last checkpoint is kept).\n');
-      process.exit(130);
-    }
-    requested = true;
-    process.stderr.write(`\nCtrl-C: stopping ${what} after writing a checkpoint (Ctrl-C again to quit at once)…\n`);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    stop: () => requested,
-    dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
+  const sig = interruptible(what);
+  sig.arm();
+  return sig;
 }
 
 const command: CommandModule<object, Args> = {
@@ -66,8 +55,10 @@ const command: CommandModule<object, Args> = {
     const tokName = train.tokenizer.replace(/[^A-Za-z0-9_.-]/g, '');
     const outDir = resolve(argv.out ?? `runs/train/${modelName}-${tokName}-s${train.seed}`);
     const backend = await initBackend(argv.backend as BackendRequest);
-    const sig = stopOnSigint('training');
+    // Ctrl-C ends data preparation at once; from the first step it stops after a checkpoint
+    const sig = interruptible('training');
     let bar: Progress | null = null;
+    let lastStep = 0;
     try {
       const res = await trainRun(
         {
@@ -83,6 +74,8 @@ const command: CommandModule<object, Args> = {
         backend,
         {
           onStart: ({ info, startStep, microBatch }) => {
+            sig.arm();
+            lastStep = startStep;
             process.stderr.write(
               `${modelName}: ${formatCount(info.params_total)} params (${formatCount(info.params_non_embedding)} non-embedding), ` +
                 `vocab ${info.model.vocab_size}, ${train.steps} steps × ${info.tokens_per_step} tokens, ` +
@@ -92,8 +85,10 @@ const command: CommandModule<object, Args> = {
             bar = progressBar(modelName, train.steps, { extra: 'loss {loss} val {val} lr {lr} {tps} tok/s' });
             bar.update(startStep, { loss: '-', val: '-', lr: '-', tps: '-' });
           },
-          onStep: (e) =>
-            bar?.update(e.step, { loss: e.loss.toFixed(3), lr: e.lr.toExponential(1), tps: Math.round(e.tokensPerS) }),
+          onStep: (e) => {
+            lastStep = e.step;
+            bar?.update(e.step, { loss: e.loss.toFixed(3), lr: e.lr.toExponential(1), tps: Math.round(e.tokensPerS) });
+          },
           onEval: (row) => bar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: sig.stop,
           log: (m) => process.stderr.write(`\n${m}\n`),
@@ -103,7 +98,11 @@ const command: CommandModule<object, Args> = {
       const last = res.rows[res.rows.length - 1];
       process.stderr.write(
         `${modelName}: ${res.status}` +
-          (last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : '') +
+          (res.status === 'interrupted'
+            ? ` at step ${lastStep}` + (last ? ` (last evaluation at step ${last.step}, val loss ${last.val_loss.toFixed(4)})` : '')
+            : last
+              ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}`
+              : '') +
           `\n  ${outDir}/metrics.csv\n  ${outDir}/run.json\n`,
       );
       if (res.status === 'diverged' || res.status === 'failed') process.exitCode = 1;
