@@ -1,14 +1,15 @@
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '../backend.ts';
 import type { RunStatus } from '../fit/types.ts';
-import { resolveModelConfig } from '../model/config.ts';
-import { median, randomTokens, timeSteps } from '../train/bench.ts';
 import { readRunJson, trainRun } from '../train/trainer.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
 import type { PlannedRun, SweepPlan } from './config.ts';
 import { tryLock } from './lock.ts';
+import { estimateRuns } from './estimate.ts';
+import { checkOutputDir, checkResources, prepareSweepData, type PreparedSplits } from './preflight.ts';
+import { isUserError } from '../util/errors.ts';
 
 export interface SweepOptions {
   plan: SweepPlan;
@@ -25,6 +26,15 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
   workers?: number | 'auto';
+  /** seconds the wall-time calibration may take (default 10) */
+  estimateBudgetS?: number;
+  /**
+   * Called with the plan's estimated seconds after the plan is printed and before anything is
+   * written; false: return without starting (e.g. the user declined a long CPU plan).
+   */
+  confirm?: (estimateS: number) => Promise<boolean>;
+  /** told when training starts (true) and ends (false), e.g. to arm the Ctrl-C handler */
+  onTrainingPhase?: (training: boolean) => void;
 }
 
 export interface SweepRunState {
@@ -46,6 +56,10 @@ export interface SweepResult {
   /** true when every run of the sweep (all shards) has finished */
   complete: boolean;
   stopped: boolean;
+  /** the pre-flight problems found (dry run only: otherwise the first one is thrown) */
+  problems?: string[];
+  /** true when confirm() declined */
+  declined?: boolean;
 }
 
 function runStatus(dir: string): RunStatus {
@@ -71,39 +85,6 @@ function table(rows: string[][]): string {
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
-
-/** Measure a few steps per distinct shape on random tokens to estimate each pending run's wall time. */
-async function estimateTimes(
-  runs: PlannedRun[],
-  states: SweepRunState[],
-  backend: BackendInfo,
-  steps: number,
-  log: (m: string) => void,
-  workers?: number | 'auto',
-) {
-  const cache = new Map<string, number>();
-  for (const r of runs) {
-    const st = states[r.index]!;
-    if (st.status === 'finished') continue;
-    const cfg = resolveModelConfig(r.model, r.vocab);
-    const key = JSON.stringify([cfg, r.train.batch, r.train.micro_batch]);
-    let ms = cache.get(key);
-    if (ms === undefined) {
-      log(`timing ${steps} step(s) of ${r.model.name ?? r.name} to estimate wall time…`);
-      const { times } = await timeSteps(cfg, r.train, backend, randomTokens(r.vocab, Math.max(1 << 16, (cfg.context + 1) * 64)), {
-        steps,
-        warmupSteps: 1,
-        workers,
-      });
-      ms = median(times);
-      cache.set(key, ms);
-    }
-    // training steps plus evaluations (about a third of a step's work per eval window batch)
-    const evals = Math.ceil(r.train.steps / r.train.eval_interval) + 1;
-    const evalWindows = r.train.eval_windows === 'all' ? 4 * r.train.batch : r.train.eval_windows;
-    st.est_s = ((r.train.steps + (evals * evalWindows) / r.train.batch / 3) * ms) / 1000;
-  }
-}
 
 /**
  * Run a sweep: print the plan, train every pending run of this shard (resuming
@@ -131,7 +112,36 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   });
   const mine = plan.runs.filter((r) => !o.shard || r.index % o.shard.count === o.shard.index);
 
-  if (o.estimateSteps > 0) await estimateTimes(mine, states, backend, o.estimateSteps, log, o.workers);
+  // ---- fail fast, cheapest first: nothing is written under the sweep folder until these pass ----
+  const problems: string[] = [];
+  const check = async <T>(f: () => T | Promise<T>): Promise<T | undefined> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (!o.dryRun || !isUserError(e)) throw e;
+      problems.push(e.message);
+      return undefined;
+    }
+  };
+  await check(() => checkOutputDir(o.sweepDir));
+  const pendingMine = mine.filter((r) => states[r.index]!.status !== 'finished');
+  const splits: PreparedSplits[] = (await check(() => prepareSweepData(pendingMine, o.data))) ?? [];
+  const notes = (await check(() => checkResources(pendingMine, o.sweepDir, backend, o.workers))) ?? [];
+
+  let estimateNote = '';
+  if (o.estimateSteps > 0 && pendingMine.length > 0) {
+    const est = await estimateRuns(pendingMine, backend, {
+      budgetS: o.estimateBudgetS,
+      workers: o.workers,
+      validationTokens: (r) => splits.find((s) => s.tokenizer === r.train.tokenizer && s.dataset === r.train.dataset)?.validationTokens,
+      log,
+    });
+    for (const [i, e] of est.runs) states[i]!.est_s = e.seconds;
+    estimateNote =
+      ` (calibrated in ${est.calibrationSeconds.toFixed(1)} s on ${backend.backend}: ${est.timedShapes} of ${est.shapes} model shape(s) timed at a small batch` +
+      (est.scaledFrom ? `, the others scaled by FLOPs from ${est.scaledFrom}` : '') +
+      ')';
+  }
 
   // ---- the plan -------------------------------------------------------------
   const header = ['run', 'params', 'non-emb', 'steps', 'tokens', 'FLOPs (6ND)', 'est. time', 'status'];
@@ -155,14 +165,22 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
       `backend ${backend.backend} (${backend.device})\n\n` +
       table([header, ...rows]) +
       (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
-      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.backend})` : '') +
+      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)}${estimateNote}` : '') +
+      (notes.length ? `\n${notes.join('\n')}` : '') +
       '\n',
   );
   if (o.dryRun) {
     mp.stop();
-    return { runs: states, complete: states.every((s) => s.status === 'finished'), stopped: false };
+    if (problems.length) log(`\nThe sweep could not start:\n${problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`).join('\n')}`);
+    else log('Dry run: every check passed; nothing was written.');
+    return { runs: states, complete: states.every((s) => s.status === 'finished'), stopped: false, problems };
+  }
+  if (o.confirm && !(await o.confirm(totalEst))) {
+    mp.stop();
+    return { runs: states, complete: false, stopped: false, declined: true };
   }
   writeSweepJson(o, states);
+  o.onTrainingPhase?.(true);
 
   // ---- train ----------------------------------------------------------------
   // The sweep bar counts work, not steps: with timing estimates each step weighs its run's measured
@@ -234,7 +252,12 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
       );
       st.status = res.status;
       const last = res.rows[res.rows.length - 1];
-      mp.log(`${r.name}: ${res.status}${last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : ''}`);
+      const evalNote = last ? `, val loss ${last.val_loss.toFixed(4)}` : '';
+      mp.log(
+        res.status === 'interrupted'
+          ? `${r.name}: interrupted (${res.info.message ?? 'stopped'}${last ? `; last evaluation at step ${last.step}${evalNote}` : ''})`
+          : `${r.name}: ${res.status}${last ? ` at step ${last.step}${evalNote}` : ''}`,
+      );
       if (res.status === 'interrupted') stopped = true;
     } finally {
       (runBar as { stop(): void } | null)?.stop();
@@ -246,6 +269,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   }
   sweepBar.stop();
   mp.stop();
+  o.onTrainingPhase?.(false);
 
   for (const s of states) s.status = runStatus(s.dir);
   writeSweepJson(o, states);

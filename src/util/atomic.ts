@@ -20,6 +20,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    // a write through a file descriptor fails without a path (ENOSPC): name the file for the message
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err === 'object' && err.code && !err.path) err.path = path;
     throw e;
   }
 }

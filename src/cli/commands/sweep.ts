@@ -5,7 +5,9 @@ import { runSweep, sweepDirFor } from '../../sweep/runner.ts';
 import type { TrainConfig } from '../../train/config.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
 import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
-import { stopOnSigint } from './train.ts';
+import { interruptible } from '../signals.ts';
+import { confirmLongPlan, wrongMachineWarning } from '../../sweep/machine.ts';
+import { UserError } from '../../util/errors.ts';
 
 type Args = Record<string, unknown> & {
   file: string;
@@ -16,6 +18,8 @@ type Args = Record<string, unknown> & {
   fit: boolean;
   backend: string;
   'dry-run': boolean;
+  yes: boolean;
+  resume: boolean;
 };
 
 const command: CommandModule<object, Args> = {
@@ -33,19 +37,44 @@ const command: CommandModule<object, Args> = {
         describe: 'i/n: run only every n-th run starting at i (0-based), to share a sweep between n processes or machines',
       })
       .option('estimate', { type: 'boolean', default: true, describe: 'time a few steps per model to estimate wall time (--no-estimate skips)' })
-      .option('estimate-steps', { type: 'number', default: 2, describe: 'timed steps per model shape for the estimate' })
+      .option('estimate-steps', {
+        type: 'number',
+        default: 2,
+        describe: '0 skips the estimate (like --no-estimate); the calibration itself takes at most about 15 s whatever the models',
+      })
+      .option('yes', {
+        alias: 'y',
+        type: 'boolean',
+        default: false,
+        describe: 'start without asking, even when the plan takes over an hour on a CPU (non-interactive runs never ask)',
+      })
+      .option('resume', {
+        type: 'boolean',
+        default: true,
+        describe: 'continue unfinished runs from their checkpoints and skip finished ones (always on: a sweep resumes by itself)',
+      })
       .option('fit', { type: 'boolean', default: true, describe: 'fit and plot when all runs are finished (--no-fit skips)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and exit without training' })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'check the data, memory, disk and output folder, print the plan with its time estimate, and exit without writing or training',
+      })
       .example('$0 sweep configs/sweep.json', 'the experiment: 3 models × 500 steps on WikiText-2 raw, GPT-2 tokens')
       .example('$0 sweep configs/sweep-quick.json --steps 40', 'a shorter quick sweep')
       .example('$0 sweep configs/sweep.json --shard 1/3', 'the second of three machines sharing one runs/ folder') as never,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
+    if (argv.resume === false) {
+      throw new UserError(
+        'a sweep always resumes its unfinished runs (--no-resume is not supported). To start over, delete the sweep folder or pass --out DIR.',
+      );
+    }
     const overrides = trainOverrides(argv) as Partial<TrainConfig>;
     const plan = loadSweep(argv.file, overrides);
     const shard = argv.shard !== undefined ? parseShard(argv.shard) : undefined;
     const sweepDir = sweepDirFor(plan, argv.out);
     const backend = await initBackend(argv.backend as BackendRequest);
-    const sig = stopOnSigint('the sweep');
+    // Ctrl-C ends checking, data preparation and timing at once; while training it stops after a checkpoint
+    const sig = interruptible('the sweep');
     try {
       const res = await runSweep(
         {
@@ -57,10 +86,20 @@ const command: CommandModule<object, Args> = {
           fit: argv.fit,
           shouldStop: sig.stop,
           dryRun: argv['dry-run'],
+          confirm: (estimateS) => confirmLongPlan(wrongMachineWarning(backend, estimateS, argv.file), { yes: argv.yes }),
+          onTrainingPhase: (training) => (training ? sig.arm() : sig.disarm()),
         },
         backend,
       );
-      if (argv['dry-run']) return;
+      if (res.declined) {
+        process.stderr.write('Not started; nothing was written.\n');
+        process.exitCode = 1;
+        return;
+      }
+      if (argv['dry-run']) {
+        if (res.problems?.length) process.exitCode = 1;
+        return;
+      }
       if (res.stopped) process.exitCode = 130;
       else if (res.runs.some((r) => r.status === 'diverged' || r.status === 'failed')) process.exitCode = 1;
     } finally {

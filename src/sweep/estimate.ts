@@ -1,0 +1,162 @@
+/**
+ * Wall-time estimates that cost seconds, whatever the models.
+ *
+ * Distinct model shapes are timed in order of cost while the calibration
+ * stays within its time budget. A shape is first timed on a small step (one
+ * sequence per worker, context cut to CALIBRATION_CONTEXT tokens; one
+ * warm-up step, then one to three timed steps). When that predicts a full
+ * step of under FULL_STEP_S seconds, full steps are timed directly;
+ * otherwise a second small step with about four times the tokens gives the
+ * line t = fixed + per-token · tokens (the fixed part: per-op dispatch, the
+ * AdamW update, weights and gradients between threads), extended to
+ * batch × context tokens. A shape that would not fit in the budget takes the
+ * line of the largest shape timed, its fixed part scaled by parameters and
+ * its token part by FLOPs (bigger matrices run at least as fast, so this errs
+ * long). Evaluations cost a third of a training sequence (forward only) per
+ * window.
+ */
+import type { BackendInfo } from '../backend.ts';
+import { resolveModelConfig } from '../model/config.ts';
+import { randomTokens, timeSteps } from '../train/bench.ts';
+import { resolveWorkers, workersFromEnv } from '../train/parallel/workers.ts';
+import type { PlannedRun } from './config.ts';
+
+export interface RunEstimate {
+  /** seconds for the whole run: training steps plus evaluations */
+  seconds: number;
+  /** seconds per full optimizer step */
+  stepSeconds: number;
+  /** 'timed' at a small batch, or 'scaled' by FLOPs from another shape */
+  how: 'timed' | 'scaled';
+}
+
+export interface EstimateResult {
+  /** by run index */
+  runs: Map<number, RunEstimate>;
+  calibrationSeconds: number;
+  timedShapes: number;
+  shapes: number;
+  /** the model whose FLOP rate was used for the shapes not timed */
+  scaledFrom?: string;
+}
+
+export interface EstimateOptions {
+  /** seconds the calibration may take (default 10) */
+  budgetS?: number;
+  workers?: number | 'auto';
+  /** validation tokens per (tokenizer, dataset), for 'all' evaluation windows */
+  validationTokens?: (r: PlannedRun) => number | undefined;
+  log?: (m: string) => void;
+}
+
+/** The longest context the calibration steps use (the token part of a step is linear in it, the attention aside). */
+export const CALIBRATION_CONTEXT = 64;
+/** Shapes whose full step is predicted below this many seconds are timed at full size. */
+export const FULL_STEP_S = 1.5;
+
+/** Training FLOPs of one sequence (6·N per token). */
+const seqFlops = (r: PlannedRun, context: number) => 6 * r.params_total * context;
+
+/** The smallest batch, dividing `batch`, that gives every worker one sequence. */
+export function calibrationBatch(batch: number, workers: number): number {
+  for (let b = Math.max(1, workers); b <= batch; b++) if (batch % b === 0) return b;
+  return batch;
+}
+
+/** Validation windows an evaluation covers. */
+export function evalWindowCount(windows: number | 'all', context: number, validationTokens: number | undefined, batch: number): number {
+  if (windows !== 'all') return windows;
+  return validationTokens !== undefined ? Math.max(1, Math.floor((validationTokens - 1) / context)) : 4 * batch;
+}
+
+/** Seconds a run takes given the seconds of one full step (training plus evaluations, plus a final evaluation if configured). */
+export function runSeconds(r: PlannedRun, stepSeconds: number, context: number, validationTokens?: number): number {
+  const t = r.train;
+  const perWindow = stepSeconds / t.batch / 3;
+  const evals = Math.ceil(t.steps / t.eval_interval) + 1;
+  let windows = evals * evalWindowCount(t.eval_windows, context, validationTokens, t.batch);
+  // the final evaluation on the whole validation split (TrainConfig.final_eval_windows, where the trainer has it)
+  const fin = (t as { final_eval_windows?: number | 'all' }).final_eval_windows;
+  if (fin !== undefined) windows += evalWindowCount(fin, context, validationTokens, t.batch);
+  return t.steps * stepSeconds + windows * perWindow;
+}
+
+export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: EstimateOptions = {}): Promise<EstimateResult> {
+  const budgetMs = (o.budgetS ?? 10) * 1000;
+  const t0 = performance.now();
+  type Shape = { key: string; runs: PlannedRun[]; flopsPerSeq: number; context: number };
+  const shapes = new Map<string, Shape>();
+  for (const r of runs) {
+    const cfg = resolveModelConfig(r.model, r.vocab);
+    const key = JSON.stringify([cfg, r.train.batch, r.train.micro_batch]);
+    const s = shapes.get(key) ?? { key, runs: [], flopsPerSeq: seqFlops(r, cfg.context), context: cfg.context };
+    s.runs.push(r);
+    shapes.set(key, s);
+  }
+  const ordered = [...shapes.values()].sort((a, b) => a.flopsPerSeq - b.flopsPerSeq);
+  const out = new Map<number, RunEstimate>();
+  // seconds per parameter (fixed part) and training FLOPs per second (token part) of the largest shape timed
+  let rate: { fixedPerParam: number; flopsPerS: number; name: string } | undefined;
+  let timedShapes = 0;
+  const left = () => budgetMs / 1000 - (performance.now() - t0) / 1000;
+  for (const s of ordered) {
+    const r = s.runs[0]!;
+    const cfg = resolveModelConfig(r.model, r.vocab);
+    const workers = resolveWorkers(o.workers ?? workersFromEnv(), backend.backend, r.train.batch);
+    const ctx = Math.min(cfg.context, CALIBRATION_CONTEXT);
+    const fullTokens = r.train.batch * cfg.context;
+    const fromRate = (tokens: number) => (rate ? rate.fixedPerParam * r.params_total + (6 * r.params_total * tokens) / rate.flopsPerS : 0);
+    /** seconds of one step of `batch` sequences of `context` tokens (the fastest of the timed steps) */
+    const time = async (batch: number, context: number, steps: number) => {
+      const { times } = await timeSteps(
+        { ...cfg, context },
+        { ...r.train, batch, micro_batch: batch === r.train.batch ? r.train.micro_batch : 'auto' },
+        backend,
+        randomTokens(r.vocab, Math.max(1 << 14, (context + 1) * batch * 4)),
+        { steps, warmupSteps: 1, workers },
+      );
+      if (process.env.CHINCHILLA_DEBUG_ESTIMATE) process.stderr.write(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(0)).join(", ")} ms\n`);
+      return Math.min(...times) / 1000;
+    };
+    const b1 = calibrationBatch(r.train.batch, workers);
+    const n1 = b1 * ctx;
+    const predicted1 = fromRate(n1);
+    let stepSeconds: number;
+    let how: RunEstimate['how'] = 'timed';
+    // a warm-up step costs about two steps: start no timing that would overrun the budget
+    if (rate && 4 * predicted1 > left()) {
+      stepSeconds = fromRate(fullTokens);
+      how = 'scaled';
+    } else {
+      o.log?.(`timing ${r.model.name ?? r.name} to estimate wall time…`);
+      const t1 = await time(b1, ctx, predicted1 > 0 && predicted1 < 0.3 ? 3 : 2);
+      const upper = (t1 * fullTokens) / n1; // no fixed part: errs long
+      let fixed = 0;
+      let perToken = t1 / n1;
+      if (upper <= FULL_STEP_S && 5 * upper < left()) {
+        stepSeconds = await time(r.train.batch, cfg.context, 2);
+        perToken = stepSeconds / fullTokens;
+      } else {
+        const b2 = [4, 3, 2].map((k) => k * b1).find((b) => r.train.batch % b === 0 && b <= r.train.batch);
+        if (b2 && 3 * t1 * (b2 / b1) < left()) {
+          const t2 = await time(b2, ctx, 1);
+          perToken = Math.min(Math.max((t2 - t1) / (b2 * ctx - n1), (0.2 * t1) / n1), t1 / n1);
+          fixed = Math.max(0, t1 - perToken * n1);
+        }
+        stepSeconds = fixed + perToken * fullTokens;
+      }
+      rate = { fixedPerParam: fixed / r.params_total, flopsPerS: (6 * r.params_total) / perToken, name: r.model.name ?? r.name };
+      timedShapes++;
+    }
+    for (const run of s.runs) {
+      out.set(run.index, { seconds: runSeconds(run, stepSeconds, s.context, o.validationTokens?.(run)), stepSeconds, how });
+    }
+  }
+  return {
+    runs: out,
+    calibrationSeconds: (performance.now() - t0) / 1000,
+    timedShapes,
+    shapes: ordered.length,
+    ...(timedShapes < ordered.length && rate ? { scaledFrom: rate.name } : {}),
+  };
+}
