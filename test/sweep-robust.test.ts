@@ -134,14 +134,49 @@ describe('every error a sentence', () => {
 
 import { spawnSync } from 'node:child_process';
 /** Mount a 1 MB tmpfs at `mnt` when allowed (root in a privileged container); false otherwise. */
-function spawnMount(mnt: string): boolean {
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+function spawnMount(mnt: string, opts = 'size=1m'): boolean {
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', mnt], { encoding: 'utf8' });
   if (r.status !== 0) console.warn(`[robust] tmpfs not mountable here (${(r.stderr || r.error?.message || '').trim()}); simulating ENOSPC`);
   return r.status === 0;
 }
 function cli_umount(mnt: string): void {
   spawnSync('umount', [mnt]);
 }
+
+describe.skipIf(!sharedDatasets())('disk full and read-only folders on the real CLI', () => {
+  it('train on a full tmpfs ends with one sentence naming the file, exit 1, no stack trace', () => {
+    const mnt = join(dir, 'tmpfs-train');
+    mkdirSync(mnt);
+    if (!spawnMount(mnt, 'size=48k')) return;
+    try {
+      const r = cli([
+        'train', '--model', 'configs/models/quick-xs.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1',
+        '--data-dir', sharedDatasets()!, '--steps', '4', '--batch', '2', '--eval-interval', '2', '--eval-windows', '2',
+        '--backend', 'cpu', '--workers', '1', '--out', join(mnt, 'run'),
+      ]);
+      console.log(`[robust] train on a full disk: exit ${r.status}; ${r.stderr.trim().split('\n').pop()}`);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/error: the disk is full: could not write .*tmpfs-train\/run\/.*Free some space/);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      cli_umount(mnt);
+    }
+  }, 120_000);
+
+  it('a sweep whose --out is on a read-only file system stops before anything else', () => {
+    const mnt = join(dir, 'tmpfs-ro');
+    mkdirSync(mnt);
+    if (!spawnMount(mnt, 'size=64k,ro')) return;
+    try {
+      const r = cli(['sweep', 'configs/sweep-quick.json', '--out', join(mnt, 'quick'), '--backend', 'cpu']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/error: cannot write the sweep's output folder .*tmpfs-ro\/quick: .* is on a read-only file system\. Pass --out DIR/);
+      expect(r.stderr).not.toMatch(/timing|Downloading/);
+    } finally {
+      cli_umount(mnt);
+    }
+  }, 120_000);
+});
 
 describe('small CLI fixes', () => {
   it('plan -1e20 and --inference-tokens -5 say the number is negative', () => {
