@@ -2,14 +2,14 @@
  * Wall-time estimates that cost seconds, whatever the models.
  *
  * Distinct model shapes are timed in order of cost while the calibration
- * stays within its time budget. A shape is first timed on a small step (one
- * sequence per worker, context cut to CALIBRATION_CONTEXT tokens; one
- * warm-up step, then one to three timed steps). When that predicts a full
- * step of under FULL_STEP_S seconds, full steps are timed directly;
- * otherwise a second small step with about four times the tokens gives the
- * line t = fixed + per-token · tokens (the fixed part: per-op dispatch, the
- * AdamW update, weights and gradients between threads), extended to
- * batch × context tokens. A shape that would not fit in the budget takes the
+ * stays within its time budget. A shape whose full step is predicted under
+ * FULL_STEP_S seconds (from the shapes timed so far, or at first from a
+ * floor FLOP rate) is timed at full size: one warm-up step, two timed steps.
+ * A bigger one is timed on small steps (one sequence per worker, context cut
+ * to CALIBRATION_CONTEXT tokens), and a second small step with about four
+ * times the tokens gives the line t = fixed + per-token · tokens (the fixed
+ * part: per-op dispatch, the AdamW update, weights and gradients between
+ * threads), extended to batch × context tokens. A shape that would not fit in the budget takes the
  * line of the largest shape timed, its fixed part scaled by parameters and
  * its token part by FLOPs (bigger matrices run at least as fast, so this errs
  * long). Evaluations cost a third of a training sequence (forward only) per
@@ -41,7 +41,7 @@ export interface EstimateResult {
 }
 
 export interface EstimateOptions {
-  /** seconds the calibration may take (default 10) */
+  /** seconds the calibration may take (default 8) */
   budgetS?: number;
   workers?: number | 'auto';
   /** validation tokens per (tokenizer, dataset), for 'all' evaluation windows */
@@ -52,7 +52,9 @@ export interface EstimateOptions {
 /** The longest context the calibration steps use (the token part of a step is linear in it, the attention aside). */
 export const CALIBRATION_CONTEXT = 64;
 /** Shapes whose full step is predicted below this many seconds are timed at full size. */
-export const FULL_STEP_S = 1.5;
+export const FULL_STEP_S = 2;
+/** Training FLOP/s assumed before anything is timed (below any backend on any machine: errs long). */
+export const FLOOR_FLOPS_PER_S = 1e9;
 
 /** Training FLOPs of one sequence (6·N per token). */
 const seqFlops = (r: PlannedRun, context: number) => 6 * r.params_total * context;
@@ -82,7 +84,7 @@ export function runSeconds(r: PlannedRun, stepSeconds: number, context: number, 
 }
 
 export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: EstimateOptions = {}): Promise<EstimateResult> {
-  const budgetMs = (o.budgetS ?? 10) * 1000;
+  const budgetMs = (o.budgetS ?? 8) * 1000;
   const t0 = performance.now();
   type Shape = { key: string; runs: PlannedRun[]; flopsPerSeq: number; context: number };
   const shapes = new Map<string, Shape>();
@@ -118,33 +120,37 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: 
       if (process.env.CHINCHILLA_DEBUG_ESTIMATE) process.stderr.write(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(0)).join(", ")} ms\n`);
       return Math.min(...times) / 1000;
     };
+    // the full step predicted from the largest shape timed, or, before any, at a floor rate no backend is below
+    const predictedFull = rate ? fromRate(fullTokens) : (6 * r.params_total * fullTokens) / FLOOR_FLOPS_PER_S;
     const b1 = calibrationBatch(r.train.batch, workers);
     const n1 = b1 * ctx;
-    const predicted1 = fromRate(n1);
     let stepSeconds: number;
     let how: RunEstimate['how'] = 'timed';
+    let fixed = 0;
+    let perToken: number;
     // a warm-up step costs about two steps: start no timing that would overrun the budget
-    if (rate && 4 * predicted1 > left()) {
+    if (predictedFull <= FULL_STEP_S && 4 * predictedFull < left()) {
+      o.log?.(`timing ${r.model.name ?? r.name} to estimate wall time…`);
+      stepSeconds = await time(r.train.batch, cfg.context, 2);
+      perToken = stepSeconds / fullTokens;
+    } else if (rate && 4 * fromRate(n1) > left()) {
       stepSeconds = fromRate(fullTokens);
       how = 'scaled';
+      perToken = NaN;
     } else {
-      o.log?.(`timing ${r.model.name ?? r.name} to estimate wall time…`);
-      const t1 = await time(b1, ctx, predicted1 > 0 && predicted1 < 0.3 ? 3 : 2);
-      const upper = (t1 * fullTokens) / n1; // no fixed part: errs long
-      let fixed = 0;
-      let perToken = t1 / n1;
-      if (upper <= FULL_STEP_S && 5 * upper < left()) {
-        stepSeconds = await time(r.train.batch, cfg.context, 2);
-        perToken = stepSeconds / fullTokens;
-      } else {
-        const b2 = [4, 3, 2].map((k) => k * b1).find((b) => r.train.batch % b === 0 && b <= r.train.batch);
-        if (b2 && 3 * t1 * (b2 / b1) < left()) {
-          const t2 = await time(b2, ctx, 1);
-          perToken = Math.min(Math.max((t2 - t1) / (b2 * ctx - n1), (0.2 * t1) / n1), t1 / n1);
-          fixed = Math.max(0, t1 - perToken * n1);
-        }
-        stepSeconds = fixed + perToken * fullTokens;
+      o.log?.(`timing ${r.model.name ?? r.name} on small steps to estimate wall time…`);
+      const predictedSmall = rate ? fromRate(n1) : (6 * r.params_total * n1) / FLOOR_FLOPS_PER_S;
+      const t1 = await time(b1, ctx, predictedSmall > 1 ? 1 : 2);
+      perToken = t1 / n1; // no fixed part: errs long
+      const b2 = [4, 3, 2].map((k) => k * b1).find((b) => r.train.batch % b === 0 && b <= r.train.batch);
+      if (b2 && 3 * t1 * (b2 / b1) < left()) {
+        const t2 = await time(b2, ctx, 1);
+        perToken = Math.min(Math.max((t2 - t1) / (b2 * ctx - n1), (0.2 * t1) / n1), t1 / n1);
+        fixed = Math.max(0, t1 - perToken * n1);
       }
+      stepSeconds = fixed + perToken * fullTokens;
+    }
+    if (how === 'timed') {
       rate = { fixedPerParam: fixed / r.params_total, flopsPerS: (6 * r.params_total) / perToken, name: r.model.name ?? r.name };
       timedShapes++;
     }

@@ -26,7 +26,7 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
   workers?: number | 'auto';
-  /** seconds the wall-time calibration may take (default 10) */
+  /** seconds the wall-time calibration may take (default 8) */
   estimateBudgetS?: number;
   /**
    * Called with the plan's estimated seconds after the plan is printed and before anything is
@@ -138,7 +138,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
     });
     for (const [i, e] of est.runs) states[i]!.est_s = e.seconds;
     estimateNote =
-      ` (calibrated in ${est.calibrationSeconds.toFixed(1)} s on ${backend.backend}: ${est.timedShapes} of ${est.shapes} model shape(s) timed at a small batch` +
+      ` (calibrated in ${est.calibrationSeconds.toFixed(1)} s on ${backend.backend}: ${est.timedShapes} of ${est.shapes} model shape(s) timed` +
       (est.scaledFrom ? `, the others scaled by FLOPs from ${est.scaledFrom}` : '') +
       ')';
   }
