@@ -3,7 +3,7 @@
  * and Ctrl-C in every phase (issue 14).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -208,7 +208,7 @@ describe('small CLI fixes', () => {
 });
 
 /** Spawn the CLI; when `marker` appears on stderr send `signal`; resolve with the seconds from signal to exit. */
-function interruptAt(args: string[], marker: RegExp, o: { env?: Record<string, string | undefined>; cwd?: string; signal?: NodeJS.Signals } = {}) {
+function interruptAt(args: string[], marker: RegExp | number, o: { env?: Record<string, string | undefined>; cwd?: string; signal?: NodeJS.Signals } = {}) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stopS: number; ackS: number; stderr: string; sent: boolean }>((resolve, reject) => {
     const env = { ...process.env, ...o.env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
@@ -216,16 +216,19 @@ function interruptAt(args: string[], marker: RegExp, o: { env?: Record<string, s
     let stderr = '';
     let sentAt = 0;
     let ackAt = 0;
+    const send = () => {
+      if (sentAt || child.exitCode !== null) return;
+      sentAt = performance.now();
+      child.kill(o.signal ?? 'SIGINT');
+    };
+    const timer = typeof marker === 'number' ? setTimeout(send, marker) : undefined;
     child.stderr!.on('data', (d) => {
       stderr += d;
       if (sentAt && !ackAt && /(Ctrl-C|SIGTERM): stopping/.test(stderr)) ackAt = performance.now();
-      if (!sentAt && marker.test(stderr)) {
-        sentAt = performance.now();
-        child.kill(o.signal ?? 'SIGINT');
-      }
+      if (typeof marker !== 'number' && marker.test(stderr)) send();
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, stopS: sentAt ? (performance.now() - sentAt) / 1000 : NaN, ackS: ackAt ? (ackAt - sentAt) / 1000 : NaN, stderr, sent: sentAt > 0 }));
+    child.on('exit', (code, signal) => clearTimeout(timer) ?? resolve({ code, signal, stopS: sentAt ? (performance.now() - sentAt) / 1000 : NaN, ackS: ackAt ? (ackAt - sentAt) / 1000 : NaN, stderr, sent: sentAt > 0 }));
   });
 }
 
@@ -319,4 +322,45 @@ describe('signal phases', () => {
     sig.disarm();
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
+});
+
+describe.skipIf(!shared)('--dry-run on the real CLI', () => {
+  it('configs/sweep.json: checks, estimates and prints the plan in under 15 s, writes nothing, warns about the CPU', () => {
+    const out = join(dir, 'dry', 'wikitext2-gpt2');
+    const t0 = performance.now();
+    const r = cli(['sweep', 'configs/sweep.json', '--dry-run', '--dataset', 'wikitext-2-v1', '--data-dir', shared!, '--out', out]);
+    const s = (performance.now() - t0) / 1000;
+    const load = Math.max(1, loadavg()[0]! / cpus().length);
+    console.log(`[robust] dry run of configs/sweep.json: ${s.toFixed(1)} s (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/786k\s.*pending/);
+    expect(r.stderr).toMatch(/estimated wall time for the pending runs: \d+h/);
+    expect(r.stderr).toContain('Dry run: every check passed; nothing was written.');
+    if (!/backend: tensorflow-gpu/.test(r.stderr)) expect(r.stderr).toContain('no GPU backend loaded');
+    expect(existsSync(join(dir, 'dry'))).toBe(false);
+    expect(s).toBeLessThan(15 * load);
+  }, 120_000);
+
+  it('lists a missing split as the reason the sweep could not start (exit 1), still without writing', () => {
+    const out = join(dir, 'dry2', 'quick');
+    // the shared raw release has no train split
+    const r = cli(['sweep', 'configs/sweep-quick.json', '--dry-run', '--no-estimate', '--data-dir', shared!, '--out', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/The sweep could not start:\n  - WikiText-2 train split not found/);
+    expect(r.stderr).toContain('--dataset wikitext-2-v1');
+    expect(existsSync(join(dir, 'dry2'))).toBe(false);
+  }, 120_000);
+});
+
+describe('Ctrl-C while fitting and plotting', () => {
+  it('plot exits at once on SIGINT (no handler: the default action)', async () => {
+    const copy = join(dir, 'plot-int');
+    cpSync(join(PROJECT_ROOT, 'test', 'fixtures', 'plot', 'size-sweep'), copy, { recursive: true });
+    // 2.5 s: past start-up, while the fit and the graphs are computed
+    const r = await interruptAt(['plot', copy, '--refit'], 2500);
+    console.log(`[robust] SIGINT while fitting/plotting: stopped in ${r.stopS.toFixed(2)} s (sent: ${r.sent})`);
+    expect(r.sent).toBe(true);
+    expect(r.signal === 'SIGINT' || r.code === 130, r.stderr).toBe(true);
+    expect(r.stopS).toBeLessThan(2);
+  }, 120_000);
 });

@@ -97,6 +97,9 @@ const command: CommandModule<object, Args> = {
         return;
       }
       if (argv['dry-run']) {
+        const est = res.runs.filter((r) => r.status !== 'finished').reduce((a, r) => a + (r.est_s ?? 0), 0);
+        const warning = wrongMachineWarning(backend, est, argv.file);
+        if (warning) process.stderr.write(warning);
         if (res.problems?.length) process.exitCode = 1;
         return;
       }
