@@ -285,6 +285,21 @@ describe.skipIf(!shared)('Ctrl-C in every phase, on the real CLI', () => {
   }, 240_000);
 });
 
+describe.skipIf(!shared)('Ctrl-C in train', () => {
+  it('reports the step it stopped at once: "stopped at step N" and "interrupted at step N"', async () => {
+    const out = join(dir, 'train-int');
+    const r = await interruptAt(
+      ['train', '--model', 'configs/models/quick-xs.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
+        '--steps', '400', '--batch', '4', '--eval-interval', '200', '--eval-windows', '2', '--backend', 'wasm', '--out', out],
+      /: [1-9]\d*\/400/,
+    );
+    expect(r.code, r.stderr).toBe(130);
+    const stoppedAt = /stopped at step (\d+); checkpoint written/.exec(r.stderr)?.[1];
+    expect(stoppedAt).toBeDefined();
+    expect(r.stderr).toMatch(new RegExp(`quick-xs: interrupted at step ${stoppedAt} \\(last evaluation at step 0, val loss \\d`));
+  }, 120_000);
+});
+
 describe('no dataset reachable', () => {
   it('npm run sweep fails within 15 s with the download message and creates nothing under runs/', async () => {
     const cwd = mkdtempSync(join(dir, 'clone-'));
