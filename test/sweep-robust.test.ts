@@ -58,7 +58,7 @@ describe('the wrong machine', () => {
     expect(w).toContain('14h00m');
     expect(w).toContain('tensorflow-gpu was passed over: module @tensorflow/tfjs-node-gpu not installed');
     expect(w).toContain('npm run sweep:quick');
-    expect(w).toContain('GPU set-up');
+    expect(w).toContain('"What the GPU backend needs" and "On a GPU box" in README.md');
     expect(wrongMachineWarning(wasm, 3599, 'x')).toBeNull();
     expect(wrongMachineWarning({ ...wasm, backend: 'tensorflow-gpu' }, 14 * 3600, 'x')).toBeNull();
   });

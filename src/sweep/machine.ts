@@ -28,7 +28,7 @@ export function wrongMachineWarning(backend: BackendInfo, estimateS: number, swe
       : '') +
     `Alternatives:\n` +
     `  - npm run sweep:quick: the same experiment with small models, minutes on a CPU\n` +
-    `  - a machine with an NVIDIA GPU: see "GPU set-up" in README.md (npx chinchilla doctor tells what is missing here)\n` +
+    `  - a machine with an NVIDIA GPU: see "What the GPU backend needs" and "On a GPU box" in README.md (npx chinchilla doctor tells what is missing here)\n` +
     `  - --shard i/n to share ${sweepFile} between several machines\n`
   );
 }
