@@ -32,7 +32,7 @@ export function interruptible(what: string, o: { stream?: NodeJS.WritableStream 
     }
     requested = true;
     out.write(
-      `\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping ${what} after the current step and a checkpoint ` +
+      `\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping ${what} after writing a checkpoint ` +
         `(${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to quit at once)…\n`,
     );
   };
