@@ -5,14 +5,16 @@
  * stays within its time budget. A shape whose full step is predicted under
  * FULL_STEP_S seconds (from the shapes timed so far, or at first from a
  * floor FLOP rate) is timed at full size: one warm-up step, two timed steps.
- * A bigger one is timed on small steps (one sequence per worker, context cut
- * to CALIBRATION_CONTEXT tokens), and a second small step with about four
- * times the tokens gives the line t = fixed + per-token · tokens (the fixed
- * part: per-op dispatch, the AdamW update, weights and gradients between
- * threads), extended to batch × context tokens. A shape that would not fit in the budget takes the
- * line of the largest shape timed, its fixed part scaled by parameters and
- * its token part by FLOPs (bigger matrices run at least as fast, so this errs
- * long). Evaluations cost a third of a training sequence (forward only) per
+ * Any other shape takes the line of the largest shape timed, its fixed part
+ * scaled by parameters and its token part by FLOPs (bigger matrices run at
+ * least as fast, so this errs long). Only when the first (cheapest) shape is
+ * already too big for a full step is it timed on small steps (one sequence
+ * per worker, context cut to CALIBRATION_CONTEXT tokens), with a second small
+ * step of about four times the tokens, when the budget allows, for the line
+ * t = fixed + per-token · tokens (the fixed part: per-op dispatch, the AdamW
+ * update, weights and gradients between threads), extended to
+ * batch × context tokens; small steps run less efficiently, so this errs long.
+ * Evaluations cost a third of a training sequence (forward only) per
  * window.
  */
 import type { BackendInfo } from '../backend.ts';
@@ -41,7 +43,7 @@ export interface EstimateResult {
 }
 
 export interface EstimateOptions {
-  /** seconds the calibration may take (default 8) */
+  /** seconds the calibration may take (default 10) */
   budgetS?: number;
   workers?: number | 'auto';
   /** validation tokens per (tokenizer, dataset), for 'all' evaluation windows */
@@ -84,7 +86,7 @@ export function runSeconds(r: PlannedRun, stepSeconds: number, context: number, 
 }
 
 export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: EstimateOptions = {}): Promise<EstimateResult> {
-  const budgetMs = (o.budgetS ?? 8) * 1000;
+  const budgetMs = (o.budgetS ?? 10) * 1000;
   const t0 = performance.now();
   type Shape = { key: string; runs: PlannedRun[]; flopsPerSeq: number; context: number };
   const shapes = new Map<string, Shape>();
@@ -133,7 +135,8 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: 
       o.log?.(`timing ${r.model.name ?? r.name} to estimate wall time…`);
       stepSeconds = await time(r.train.batch, cfg.context, 2);
       perToken = stepSeconds / fullTokens;
-    } else if (rate && 4 * fromRate(n1) > left()) {
+    } else if (rate) {
+      // a shape timed at full size scales better than small steps of this one (those err long)
       stepSeconds = fromRate(fullTokens);
       how = 'scaled';
       perToken = NaN;

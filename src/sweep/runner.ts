@@ -26,7 +26,7 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
   workers?: number | 'auto';
-  /** seconds the wall-time calibration may take (default 8) */
+  /** seconds the wall-time calibration may take (default 10) */
   estimateBudgetS?: number;
   /**
    * Called with the plan's estimated seconds after the plan is printed and before anything is
