@@ -51,7 +51,7 @@ describe.skipIf(!shared)('sweep end to end on the cpu backend', () => {
       const info = JSON.parse(readFileSync(join(out, run, 'run.json'), 'utf8'));
       expect(info.status).toBe('finished');
       expect(info.backend.name).toBe('cpu');
-      expect(existsSync(join(out, run, 'checkpoints', 'latest.ckpt'))).toBe(true);
+      expect(existsSync(join(out, run, 'checkpoints', 'latest.safetensors'))).toBe(true);
       expect(existsSync(join(out, run, '.lock'))).toBe(false);
     }
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));

@@ -16,7 +16,7 @@ import { parseTrainConfig } from '../src/train/config.ts';
 import { METRIC_COLUMNS } from '../src/fit/types.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 import { cli, runAndInterrupt, runAndKill } from './helpers/train.ts';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { checkpointPath, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 
 const shared = sharedDatasetsOrSkip('train');
 const dir = mkdtempSync(join(tmpdir(), 'chl-train-it-'));
@@ -168,13 +168,13 @@ describe.skipIf(!shared)('resume after SIGKILL', () => {
     await saveCheckpoint(out, { step: 2, optimizerT: ck.header.optimizer_t, elapsedS: 1, seed: ck.header.rng.seed, tensors });
     const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     writeFileSync(join(out, 'run.json'), JSON.stringify({ ...info, status: 'interrupted' }));
-    const before = readFileSync(join(out, 'checkpoints', 'latest.ckpt'));
+    const before = readFileSync(checkpointPath(out));
     const r = cli([...args, '--steps', '6', '--resume']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/diverged: training loss became NaN at step 3/);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status).toBe('diverged');
     expect(readMetricsCsv(join(out, 'metrics.csv')).map((x) => x.step)).toEqual([0, 2]);
-    expect(readFileSync(join(out, 'checkpoints', 'latest.ckpt')).equals(before)).toBe(true);
+    expect(readFileSync(checkpointPath(out)).equals(before)).toBe(true);
   });
 
   it('refuses to overwrite a run without --resume', () => {
