@@ -14,13 +14,14 @@ Modes:
       CASE_DIR/reference.safetensors: logits [B, T, V], loss [1] and the gradient
       of the loss for every parameter (grad/<name>), all from PyTorch autograd.
 
-  hf HF_DIR CASE_DIR
+  hf HF_DIR CASE_DIR|RUN_DIR
       Loads a `chinchilla export --format hf` folder (config.json + model.safetensors
       under GPT-2's parameter names, Conv1D [in, out] layout) into a second model
       written the way transformers' GPT2LMHeadModel computes (c_attn split into
       q, k, v; gelu_new; layer_norm_epsilon; lm_head tied unless
       tie_word_embeddings is false), runs CASE_DIR's batch and prints the largest
-      differences of logits and loss against our model run from CASE_DIR's checkpoint.
+      differences of logits and loss against our model run from CASE_DIR's checkpoint
+      (a run folder works too: its run.json gives the model and a fixed batch is made up).
       Exits 1 if they differ by more than 1e-4.
 """
 import json
@@ -133,12 +134,19 @@ def hf_forward(sd, conf, idx):
 
 
 def load_case(case_dir):
-    case = json.loads((Path(case_dir) / "config.json").read_text())
+    """A golden case (config.json: model + batch) or a run folder (run.json: model; a fixed batch is made up)."""
     tensors, meta = read_safetensors(Path(case_dir) / "checkpoints" / "latest.safetensors")
     p = {k[len("param/") :]: v.double() for k, v in tensors.items() if k.startswith("param/")}
-    idx = torch.tensor(case["idx"], dtype=torch.long)
-    targets = torch.tensor(case["targets"], dtype=torch.long)
-    return case["model"], p, idx, targets
+    case_file = Path(case_dir) / "config.json"
+    if case_file.exists():
+        case = json.loads(case_file.read_text())
+        model, idx, targets = case["model"], case["idx"], case["targets"]
+    else:
+        model = json.loads((Path(case_dir) / "run.json").read_text())["model"]
+        V, T = model["vocab_size"], min(model["context"], 32)
+        idx = [[(b * 7919 + t * 104729 + 13) % V for t in range(T)] for b in range(2)]
+        targets = [row[1:] + row[:1] for row in idx]
+    return model, p, torch.tensor(idx, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
 
 
 def golden(case_dir):
