@@ -132,11 +132,24 @@ describe('chinchilla export --format hf', () => {
     expect(existsSync(join(dir, 'nobias-hf'))).toBe(false);
   });
 
-  it('refuses a model field GPT-2 has no equivalent for (e.g. another activation)', async () => {
-    const run = await makeRun('act', { vocab_size: 30 }, 'byte', { activation: 'relu' });
-    const r = cli(['export', run, join(dir, 'act-hf')]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/model field "activation" \("relu"\) has no GPT-2 equivalent/);
+  it('refuses a model field GPT-2 has no equivalent for, naming it, and accepts GPT-2 values of the optional fields', async () => {
+    for (const [field, value, why] of [
+      ['activation', 'relu', /model field "activation" \("relu"\) has no GPT-2 equivalent: GPT-2's MLP uses the tanh GELU/],
+      ['head_bias', true, /model field "head_bias" \(true\) has no GPT-2 equivalent: GPT2LMHeadModel's lm_head has no bias/],
+      ['attn_bias', false, /model field "attn_bias" \(false\) has no GPT-2 equivalent/],
+      ['rotary', true, /model field "rotary" \(true\) has no GPT-2 equivalent: this exporter does not know the field/],
+    ] as const) {
+      const run = await makeRun(`f-${field}`, { vocab_size: 30 }, 'byte', { [field]: value });
+      const r = cli(['export', run, join(dir, `f-${field}-hf`)]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(why);
+    }
+    const run = await makeRun('gpt2-values', { vocab_size: 30, dropout: 0.1 }, 'byte', {
+      activation: 'gelu', attn_bias: true, head_bias: false, init: 'pytorch-default', dropout_sites: ['attention', 'attn_proj', 'mlp'],
+    });
+    const out = join(dir, 'gpt2-values-hf');
+    expect(cli(['export', run, out]).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({ embd_pdrop: 0, attn_pdrop: 0.1, resid_pdrop: 0.1 });
   });
 
   it('refuses a run without a checkpoint, and a corrupt checkpoint', async () => {

@@ -49,18 +49,36 @@ interface ExportModel {
 
 /** Fields with a GPT-2 equivalent, and fields that do not affect the network. */
 const MAPPED = ['vocab_size', 'context', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'tie_embeddings', 'bias'] as const;
-const IGNORED = new Set(['name', 'seed']);
+const IGNORED = new Set(['name', 'seed', 'init']);
+const ALL_DROPOUT_SITES = ['embedding', 'attention', 'attn_proj', 'mlp'];
+
+/**
+ * Optional architecture fields (the blog's model options) and the values GPT-2 has:
+ * each returns why a value has no GPT-2 equivalent, or null when it is GPT-2's.
+ */
+const OPTIONAL: Record<string, (v: unknown, m: Record<string, unknown>) => string | null> = {
+  activation: (v) => (v === 'gelu' ? null : `GPT-2's MLP uses the tanh GELU ("gelu_new"); this run used ${JSON.stringify(v)}`),
+  attn_bias: (v) => (v === true ? null : "GPT-2's c_attn (q, k, v projection) always has a bias"),
+  head_bias: (v) => (v === false ? null : "GPT2LMHeadModel's lm_head has no bias"),
+  dropout_sites: (v, m) => {
+    if (!Array.isArray(v) || !v.every((x) => ALL_DROPOUT_SITES.includes(x))) return 'unknown dropout sites';
+    if (m.dropout === 0 || v.length === ALL_DROPOUT_SITES.length) return null;
+    return v.includes('attn_proj') === v.includes('mlp') ? null : 'GPT-2 has one resid_pdrop for both residual branches (attn_proj and mlp)';
+  },
+};
 
 /**
  * Check a run's model config against GPT-2's architecture; return it typed, or
  * throw a UserError naming the field that has no GPT-2 equivalent.
  */
 export function gpt2Compatible(model: Record<string, unknown>, where: string): ExportModel {
-  for (const k of Object.keys(model)) {
-    if (!(MAPPED as readonly string[]).includes(k) && !IGNORED.has(k)) {
+  for (const [k, v] of Object.entries(model)) {
+    if ((MAPPED as readonly string[]).includes(k) || IGNORED.has(k) || v === undefined) continue;
+    const why = OPTIONAL[k] ? OPTIONAL[k](v, model) : 'this exporter does not know the field';
+    if (why !== null) {
       throw new UserError(
-        `${where}: model field "${k}" (${JSON.stringify(model[k])}) has no GPT-2 equivalent this exporter knows; ` +
-          `a GPT-2 folder can only hold models with ${MAPPED.join(', ')}`,
+        `${where}: model field "${k}" (${JSON.stringify(v)}) has no GPT-2 equivalent: ${why}; ` +
+          `only runs whose architecture is GPT-2's can be exported as a GPT-2 folder`,
       );
     }
   }
@@ -79,6 +97,13 @@ export function gpt2Compatible(model: Record<string, unknown>, where: string): E
   return m;
 }
 
+/** GPT-2's three dropout rates for our dropout and its sites (all four when the config has none). */
+function dropoutRates(m: ExportModel & { dropout_sites?: string[] }): { embd: number; attn: number; resid: number } {
+  const sites = m.dropout_sites ?? ALL_DROPOUT_SITES;
+  const at = (s: string) => (sites.includes(s) ? m.dropout : 0);
+  return { embd: at('embedding'), attn: at('attention'), resid: at('mlp') };
+}
+
 /** GPT2Config (transformers) for our model. */
 export function gpt2Config(m: ExportModel, eot: number | null): Record<string, unknown> {
   return {
@@ -93,9 +118,9 @@ export function gpt2Config(m: ExportModel, eot: number | null): Record<string, u
     n_inner: m.d_ff,
     activation_function: 'gelu_new',
     layer_norm_epsilon: 1e-5,
-    resid_pdrop: m.dropout,
-    embd_pdrop: m.dropout,
-    attn_pdrop: m.dropout,
+    resid_pdrop: dropoutRates(m).resid,
+    embd_pdrop: dropoutRates(m).embd,
+    attn_pdrop: dropoutRates(m).attn,
     initializer_range: 0.02,
     scale_attn_weights: true,
     scale_attn_by_inverse_layer_idx: false,
