@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { METRIC_COLUMNS } from '../src/fit/types.ts';
-import { readMetricsCsv } from '../src/train/metrics.ts';
+import { readMetrics as readMetricsCsv } from '../src/artifacts/metrics.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 import { cli, runAndKill } from './helpers/train.ts';
 

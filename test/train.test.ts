@@ -9,7 +9,7 @@ import { getTokenizer, loadTokens } from '../src/data/index.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/adamw.ts';
-import { readMetricsCsv } from '../src/train/metrics.ts';
+import { readMetrics as readMetricsCsv } from '../src/artifacts/metrics.ts';
 import { trainStep } from '../src/train/step.ts';
 import { trainRun } from '../src/train/trainer.ts';
 import { parseTrainConfig } from '../src/train/config.ts';

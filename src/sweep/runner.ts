@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path';
-import type { BackendInfo } from '../backend.ts';
-import type { RunStatus } from '../fit/types.ts';
+import { readRunStatus, writeSweepJson as writeSweepFile, type RunStatus, type SweepRunState } from '../artifacts/index.ts';
+import type { BackendProfile } from '../backend.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { median, randomTokens, timeSteps } from '../train/bench.ts';
-import { readRunJson, trainRun } from '../train/trainer.ts';
+import { trainRun } from '../train/trainer.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
@@ -23,23 +23,11 @@ export interface SweepOptions {
   quiet?: boolean;
   /** print the plan and return without writing or training anything */
   dryRun?: boolean;
-  /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
+  /** data-parallel workers per run ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
 }
 
-export interface SweepRunState {
-  name: string;
-  index: number;
-  dir: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  steps: number;
-  tokens: number;
-  flops_6nd: number;
-  budget_flops?: number;
-  est_s?: number;
-}
+export type { SweepRunState } from '../artifacts/index.ts';
 
 export interface SweepResult {
   runs: SweepRunState[];
@@ -49,12 +37,13 @@ export interface SweepResult {
 }
 
 function runStatus(dir: string): RunStatus {
-  return readRunJson(dir)?.status ?? 'pending';
+  return readRunStatus(dir);
 }
 
 /** Write runs/<sweep>/sweep.json from the runs' own run.json files (the source of truth, so shards can share it). */
 export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
-  writeJsonAtomic(join(o.sweepDir, 'sweep.json'), {
+  writeSweepFile(o.sweepDir, {
+    schema_version: 1,
     name: o.plan.name,
     kind: o.plan.kind,
     file: o.plan.file,
@@ -76,7 +65,7 @@ const fmtInt = (n: number) => n.toLocaleString('en-US');
 async function estimateTimes(
   runs: PlannedRun[],
   states: SweepRunState[],
-  backend: BackendInfo,
+  backend: BackendProfile,
   steps: number,
   log: (m: string) => void,
   workers?: number | 'auto',
@@ -110,7 +99,7 @@ async function estimateTimes(
  * unfinished ones, skipping finished ones and those another process holds),
  * then fit and plot when the whole sweep is done.
  */
-export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<SweepResult> {
+export async function runSweep(o: SweepOptions, backend: BackendProfile): Promise<SweepResult> {
   const { plan } = o;
   const mp = multiProgress({ quiet: o.quiet });
   const log = (m: string) => (o.quiet ? undefined : process.stderr.write(m + '\n'));
@@ -152,10 +141,10 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   const totalEst = mine.reduce((a, r) => a + (states[r.index]!.est_s ?? 0), 0);
   log(
     `\nSweep "${plan.name}" (${plan.kind}, ${plan.runs.length} runs${o.shard ? `, shard ${o.shard.index}/${o.shard.count}: ${mine.length} runs` : ''}) → ${o.sweepDir}\n` +
-      `backend ${backend.backend} (${backend.device})\n\n` +
+      `backend ${backend.name} (${backend.device})\n\n` +
       table([header, ...rows]) +
       (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
-      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.backend})` : '') +
+      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.name})` : '') +
       '\n',
   );
   if (o.dryRun) {
