@@ -173,7 +173,7 @@ describe.skipIf(!shared)('training with --workers 2 from the CLI', () => {
     const args = (out: string, workers: number) => [
       'train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
       '--backend', 'wasm', '--steps', '12', '--batch', '4', '--eval-interval', '3', '--eval-windows', '8', '--lr', '2e-3',
-      '--workers', String(workers), '--out', out,
+      '--final-eval-windows', '24', '--workers', String(workers), '--out', out,
     ];
     const ref = join(dir, 'ref');
     const r = cli(args(ref, 2));
@@ -197,5 +197,8 @@ describe.skipIf(!shared)('training with --workers 2 from the CLI', () => {
       if (i > 0) expect(b[i]!.train_loss).toBe(a[i]!.train_loss);
       expect(c[i]!.val_loss).toBeCloseTo(a[i]!.val_loss, 4); // one worker: the same curve within float noise
     }
+    // the final evaluation (24 windows, split over both threads) also resumes bit for bit
+    expect(a[4]!.val_tokens).toBe(24 * 64);
+    expect(b[4]!.val_loss_se).toBe(a[4]!.val_loss_se);
   });
 });

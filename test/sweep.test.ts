@@ -17,7 +17,7 @@ describe.skipIf(!shared)('sweep end to end on the cpu backend', () => {
     file,
     JSON.stringify({
       name: 'tiny',
-      base: { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 8, batch: 4, lr: 0.003, eval_interval: 2, eval_windows: 4 },
+      base: { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 8, batch: 4, lr: 0.003, eval_interval: 2, eval_windows: 4, final_eval_windows: 8 },
       runs: [
         { name: 'd8', model: { context: 32, d_model: 8, n_layers: 1, n_heads: 2 } },
         { name: 'd16', model: { context: 32, d_model: 16, n_layers: 1, n_heads: 2 } },
@@ -51,10 +51,13 @@ describe.skipIf(!shared)('sweep end to end on the cpu backend', () => {
       const info = JSON.parse(readFileSync(join(out, run, 'run.json'), 'utf8'));
       expect(info.status).toBe('finished');
       expect(info.backend.name).toBe('cpu');
+      expect(info.sweep).toBe('tiny');
+      expect(info.final_eval).toMatchObject({ windows: 8, tokens: 8 * 32, step: 8 });
       expect(existsSync(join(out, run, 'checkpoints', 'latest.ckpt'))).toBe(true);
       expect(existsSync(join(out, run, '.lock'))).toBe(false);
     }
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(sweep.schema_version).toBe(1);
     expect(sweep.runs.map((x: { status: string }) => x.status)).toEqual(['finished', 'finished', 'finished']);
     expect(existsSync(join(out, 'fit.json'))).toBe(true);
 

@@ -5,6 +5,7 @@ import { resolveModelConfig } from '../model/config.ts';
 import { median, randomTokens, timeSteps } from '../train/bench.ts';
 import { trainRun } from '../train/trainer.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { formatTable } from '../util/table.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
 import type { PlannedRun, SweepPlan } from './config.ts';
@@ -52,11 +53,6 @@ export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
     updated_at: new Date().toISOString(),
     runs: states.map((s) => ({ ...s, status: runStatus(s.dir) })),
   });
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
@@ -142,7 +138,7 @@ export async function runSweep(o: SweepOptions, backend: BackendProfile): Promis
   log(
     `\nSweep "${plan.name}" (${plan.kind}, ${plan.runs.length} runs${o.shard ? `, shard ${o.shard.index}/${o.shard.count}: ${mine.length} runs` : ''}) → ${o.sweepDir}\n` +
       `backend ${backend.name} (${backend.device})\n\n` +
-      table([header, ...rows]) +
+      formatTable(header, rows) +
       (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
       (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.name})` : '') +
       '\n',
