@@ -41,10 +41,14 @@ export type MetricRow = Record<MetricColumn, number>;
 /** Columns a reader cannot do without; the others become NaN when absent (older files). */
 const REQUIRED_COLUMNS = ['step', 'tokens', 'val_loss'] as const;
 
+/** A number as metrics.csv stores it: 10 significant digits (integers exact). */
+export function metricValue(v: number): number {
+  return Number.isInteger(v) || !Number.isFinite(v) ? v : Number(v.toPrecision(10));
+}
+
 /** Format a number for the CSV: NaN (train_loss at step 0) is left empty. */
 export function metricCell(v: number): string {
-  if (!Number.isFinite(v)) return '';
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(10)));
+  return Number.isFinite(v) ? String(metricValue(v)) : '';
 }
 
 function csvText(rows: MetricRow[]): string {

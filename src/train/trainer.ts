@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsCsv, readMetrics, type MetricRow } from '../artifacts/metrics.ts';
+import { MetricsCsv, metricValue, readMetrics, type MetricRow } from '../artifacts/metrics.ts';
 import { readRunJson, writeRunJson, type RunJson, type RunJsonExtras, type RunStatus } from '../artifacts/runJson.ts';
 import type { BackendProfile } from '../backend.ts';
 import { evalSet } from '../data/batches.ts';
@@ -160,7 +160,8 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
     };
     csv.append(row);
     rows.push(row);
-    if (which === 'final') info.final_eval = { val_loss: e.val_loss, val_loss_se: e.val_loss_se, tokens: e.tokens, windows: e.windows, step };
+    // run.json repeats the final row's numbers exactly as metrics.csv stores them
+    if (which === 'final') info.final_eval = { val_loss: metricValue(e.val_loss), val_loss_se: metricValue(e.val_loss_se), tokens: e.tokens, windows: e.windows, step };
     hooks.onEval?.(row);
     interval = emptyInterval();
     await checkpoint(step);
