@@ -74,19 +74,17 @@ function moduleInstalled(spec: string): boolean {
 }
 
 /** Runs a tiny matmul + reduction and checks the numbers: a backend that loads but cannot compute is useless. */
-function smokeTest(): void {
-  const v = tf.tidy(() => {
-    const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);
-    const b = tf.tensor2d([5, 6, 7, 8], [2, 2]);
-    return tf.sum(tf.matMul(a, b)).dataSync()[0]; // [[19,22],[43,50]] sums to 134
-  });
+async function smokeTest(): Promise<void> {
+  const t = tf.tidy(() => tf.sum(tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]))));
+  const v = (await t.data())[0]; // [[19,22],[43,50]] sums to 134; asynchronous: every backend can read back so
+  t.dispose();
   if (v !== 134) throw new Error(`smoke test computed ${v} instead of 134`);
 }
 
 async function activate(tfName: string): Promise<void> {
   if (!(await tf.setBackend(tfName))) throw new Error(`tf.setBackend('${tfName}') failed`);
   await tf.ready();
-  smokeTest();
+  await smokeTest();
 }
 
 function gpuFix(req: { cuda: string; cudnn: string; libtensorflow: string }): string {

@@ -4,7 +4,7 @@ import { initBackend, kernelLayouts, type BackendName } from '../src/backend.ts'
 import { BatchSampler, evalSet } from '../src/data/batches.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
-import { evalChunks, evaluate, summarise, windowLosses } from '../src/train/evaluate.ts';
+import { chunkLosses, evalChunks, evaluate, standardError } from '../src/train/evaluate.ts';
 import { WorkerPool } from '../src/train/parallel/pool.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -12,12 +12,9 @@ describe('the standard error of the evaluation', () => {
   it('is sd(window losses)/√n, checked by hand', () => {
     // losses 1, 2, 3, 4: mean 2.5; squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5;
     // sd = √(5/3) = 1.2909944; se = sd/√4 = 0.6454972
-    const s = summarise([1, 2, 3, 4], 64);
-    expect(s.val_loss).toBe(2.5);
-    expect(s.val_loss_se).toBeCloseTo(0.6454972244, 9);
-    expect(s.windows).toBe(4);
-    expect(s.tokens).toBe(256);
-    expect(summarise([3.5], 8)).toEqual({ val_loss: 3.5, val_loss_se: 0, windows: 1, tokens: 8 });
+    expect(standardError([1, 2, 3, 4])).toBeCloseTo(0.6454972244, 9);
+    expect(standardError([3.5])).toBe(0);
+    expect(standardError([2, 2, 2])).toBe(0);
   });
 
   it('cuts the windows into chunks fixed by the window index', () => {
@@ -36,31 +33,41 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
       await initBackend(backend, { quiet: true });
     });
 
-    it('window losses are the model loss of each window', async () => {
+    it('a chunk gives model.loss bit for bit, and each window its own loss', async () => {
       const model = new GPT(cfg, { kernels: kernelLayouts(backend) });
       const set = evalSet(validation, { context: 16, windows: 5, seed: 1 });
-      await windowLosses(model, set, 0, 1); // the first call caches the model's causal mask
+      await chunkLosses(model, set, 0, 1); // the first call caches the model's causal mask
       const before = tf.memory().numTensors;
-      const losses = await windowLosses(model, set, 0, 5);
+      const r = await chunkLosses(model, set, 0, 5);
       expect(tf.memory().numTensors).toBe(before); // flat
-      expect(Array.from(await windowLosses(model, set, 2, 4))).toEqual(Array.from(losses.subarray(2, 4))); // rows do not depend on their chunk
-      for (let i = 0; i < 5; i++) {
+      const lossOf = async (from: number, to: number) => {
         const l = tf.tidy(() =>
-          model.loss(tf.tensor2d(set.x.subarray(i * 16, i * 16 + 16), [1, 16], 'int32'), tf.tensor2d(set.y.subarray(i * 16, i * 16 + 16), [1, 16], 'int32')),
+          model.loss(tf.tensor2d(set.x.subarray(from * 16, to * 16), [to - from, 16], 'int32'), tf.tensor2d(set.y.subarray(from * 16, to * 16), [to - from, 16], 'int32')),
         );
-        expect(losses[i]).toBeCloseTo((await l.data())[0]!, 5);
+        const v = (await l.data())[0]!;
         l.dispose();
-      }
+        return v;
+      };
+      expect(r.mean).toBe(await lossOf(0, 5)); // the number the evaluation always reported
+      for (let i = 0; i < 5; i++) expect(r.windows[i]).toBeCloseTo(await lossOf(i, i + 1), 5);
+      const mean = Array.from(r.windows).reduce((a, b) => a + b, 0) / 5;
+      expect(mean).toBeCloseTo(r.mean, 5);
       model.dispose();
     });
 
-    it('gives the same bits with the windows split over 1, 2 or 3 threads, and frees its tensors', async () => {
+    it('gives the same bits with the chunks spread over 1, 2 or 3 threads, and frees its tensors', async () => {
       const model = new GPT(cfg, { kernels: kernelLayouts(backend) });
-      const set = evalSet(validation, { context: 16, windows: 'all', seed: 1 }); // 187 windows, several chunks
+      const set = evalSet(validation, { context: 16, windows: 'all', seed: 1 }); // 187 windows
       const sampler = new BatchSampler(tokens, { batch: 6, context: 16, seed: 2 });
-      const one = await evaluate(model, set, 'final', null);
+      const one = await evaluate(model, set, 'final', 40, null); // chunks of 40: 40, 40, 40, 40, 27
       expect(one.windows).toBe(Math.floor(2999 / 16));
+      expect(one.tokens).toBe(one.windows * 16);
       expect(one.val_loss).toBeGreaterThan(Math.log(64) - 0.5); // untrained: about ln V
+      // val_loss is Σ chunk loss × rows / windows, as the single-threaded evaluation always computed it
+      let sum = 0;
+      for (const [f, t] of evalChunks(set.rows, 40)) sum += (await chunkLosses(model, set, f, t)).mean * (t - f);
+      expect(one.val_loss).toBe(sum / set.rows);
+      expect(one.val_loss_se).toBeGreaterThan(0);
       for (const workers of [2, 3]) {
         const pool = await WorkerPool.start({
           model, sampler, tokens, batch: 6, microBatch: 2, seed: 2, workers, backend, kernels: kernelLayouts(backend),
@@ -68,7 +75,7 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
         });
         try {
           const before = tf.memory().numTensors;
-          const split = await evaluate(model, set, 'final', pool);
+          const split = await evaluate(model, set, 'final', 40, pool);
           expect(tf.memory().numTensors).toBe(before);
           expect(split).toEqual(one); // bit for bit: each chunk is computed whole by one thread
         } finally {

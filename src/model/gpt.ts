@@ -20,6 +20,7 @@ import {
   embedding,
   gelu,
   headCrossEntropy,
+  headTokenLosses,
   layerNorm,
   linear as linearOp,
   matMulNT,
@@ -208,6 +209,22 @@ export class GPT {
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
       return headCrossEntropy(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+    });
+  }
+
+  /**
+   * Evaluation: the batch's mean loss exactly as loss() computes it (same bits),
+   * and each sequence's mean loss [B].
+   */
+  evalLosses(idx: tf.Tensor2D, targets: tf.Tensor2D): { mean: tf.Scalar; perSequence: tf.Tensor1D } {
+    this.calls++;
+    const [B, T] = idx.shape;
+    const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    useKernelLayouts(this.kernels);
+    return tf.tidy(() => {
+      const h = this.trunk(idx, { training: false });
+      const { mean, rows } = headTokenLosses(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+      return { mean, perSequence: tf.mean(tf.reshape(rows, [B, T]), 1) as tf.Tensor1D };
     });
   }
 

@@ -270,3 +270,31 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
   });
   return f(x, W);
 }
+
+/**
+ * Evaluation (no gradient): the mean cross-entropy of headCrossEntropy, computed
+ * with the same kernels in the same order (so it has the same bits), and the loss
+ * of each row, −log P[i, t_i] [N], for the standard error over windows.
+ */
+export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tensor1D, chunkRows: number): { mean: tf.Scalar; rows: tf.Tensor1D } {
+  const N = x.shape[0];
+  const V = W.shape[0];
+  const size = Math.max(1, Math.min(N, Math.floor(chunkRows)));
+  const single = size >= N;
+  return tf.tidy(() => {
+    const wT = tf.transpose(W) as tf.Tensor2D; // [d, V]
+    let total: tf.Tensor = tf.scalar(0);
+    const parts: tf.Tensor[] = [];
+    for (let r0 = 0; r0 < N; r0 += size) {
+      const n = Math.min(N, r0 + size) - r0;
+      const xc = single ? x : (tf.slice(x, r0, n) as tf.Tensor2D);
+      const tc = single ? targets : (tf.slice(targets, r0, n) as tf.Tensor1D);
+      const p = tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D; // [n, V]
+      const at = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), tc); // row·V + target
+      const logPt = tf.log(tf.maximum(tf.gather(tf.reshape(p, [-1]), at), 1e-30)); // log P[i, t_i]
+      total = tf.add(total, tf.neg(tf.sum(logPt)));
+      parts.push(tf.neg(logPt));
+    }
+    return { mean: tf.div(total, N) as tf.Scalar, rows: (parts.length === 1 ? parts[0]! : tf.concat(parts)) as tf.Tensor1D };
+  });
+}

@@ -166,7 +166,7 @@ export async function timeSteps(
   workers: number;
 }> {
   const s = setUpTraining(cfg, t, backend, tokens, o.workers);
-  const timer = new PhaseTimer();
+  const timer = new PhaseTimer({ sync: backend.syncReadback });
   const total = o.warmupSteps + o.steps;
   const times: number[] = [];
   let workerPhases: Partial<Record<StepPhase, number>>[] = [];

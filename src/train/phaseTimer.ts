@@ -1,8 +1,9 @@
 /**
  * Where a step's time goes, for `bench --profile`. Timing a phase of an
  * asynchronous backend needs a sync point: this profiler reads the phase's
- * smallest result back synchronously, so it is only for backends whose profile
- * has syncReadback (every backend today); it is never used by training or evaluation.
+ * smallest result back synchronously where the backend profile allows it
+ * (syncReadback; every backend today), else it times only the dispatch. It is
+ * the one synchronous read-back under src/train, and never runs in training or evaluation.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { StepPhase, StepTimer } from './gradients.ts';
@@ -16,11 +17,14 @@ export class PhaseTimer implements StepTimer {
   readonly totals: Partial<Record<StepPhase, number>> = {};
   private readonly inner: number[] = [];
 
+  /** `sync`: read each phase's result back to time the work itself (needs a profile with syncReadback). */
+  constructor(private readonly o: { sync: boolean } = { sync: true }) {}
+
   phase<T>(name: StepPhase, f: () => T): T {
     this.inner.push(0);
     const t0 = performance.now();
     const r = f();
-    syncOn(r);
+    if (this.o.sync) syncOn(r);
     const dt = performance.now() - t0;
     const innerMs = this.inner.pop()!;
     this.totals[name] = (this.totals[name] ?? 0) + dt - innerMs;

@@ -48,6 +48,8 @@ export interface TrainingSetup extends StepSetup {
   workers: number;
   /** sequences per forward/backward pass of one rank (each worker cuts its share of the batch into these) */
   microBatch: number;
+  /** windows per evaluation chunk: the micro-batch of the whole batch on one rank (independent of the worker count) */
+  evalRows: number;
   /** the worker threads (startPool), null with one rank */
   pool: WorkerPool | null;
   dispose(): void;
@@ -79,6 +81,7 @@ export function setUpTraining(cfg: ResolvedModelConfig, t: TrainConfig, profile:
     sampler,
     batch: t.batch,
     microBatch,
+    evalRows: mainMicro,
     gradClip: t.grad_clip,
     seed: t.seed,
     workers: ranks,

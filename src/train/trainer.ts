@@ -141,7 +141,7 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   /** Evaluate, append the metrics row, checkpoint; returns the validation loss. */
   const recordEval = async (step: number, which: EvalSetId): Promise<number> => {
     const set = which === 'final' ? (evalSets.final ??= evalSet(data.validation, { context: cfg.context, ...evalSpecs.final })) : evalSets.eval;
-    const e = await evaluate(model, set, which, s.pool);
+    const e = await evaluate(model, set, which, s.evalRows, s.pool);
     if (!Number.isFinite(e.val_loss)) return e.val_loss;
     const tokens = step * tokensPerStep;
     const row: MetricRow = {

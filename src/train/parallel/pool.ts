@@ -19,7 +19,7 @@ import type { BackendName } from '../../backend.ts';
 import type { BatchSampler } from '../../data/batches.ts';
 import type { GPT } from '../../model/gpt.ts';
 import type { KernelLayouts } from '../../model/kernels/layouts.ts';
-import type { EvalPool, EvalSetId } from '../evaluate.ts';
+import type { ChunkResults, EvalPool, EvalSetId } from '../evaluate.ts';
 import { accumulateGradients, noTimer, type StepPhase, type StepTimer } from '../gradients.ts';
 import { flatLayout, rowShare, type EvalSetSpec, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
 
@@ -201,16 +201,16 @@ export class WorkerPool implements EvalPool {
    * Window losses of evaluation set `set` with main's current weights: worker r
    * computes chunks[r] (chunks[0], this thread's, is the caller's to compute).
    */
-  async evaluate(set: EvalSetId, chunks: [number, number][][]): Promise<Float32Array[]> {
+  async evaluate(set: EvalSetId, chunks: [number, number][][]): Promise<ChunkResults[]> {
     if (this.closed) throw new Error('the worker pool is closed');
     await this.publishWeights();
     const replies = this.ask((r) => ({ type: 'eval', set, chunks: chunks[r] ?? [] }));
     const done = await Promise.all(replies);
     return [
-      new Float32Array(0),
+      { means: [], windows: new Float32Array(0) },
       ...done.map((m, k) => {
         if (m.type !== 'evaluated' || m.set !== set) throw new Error(`worker ${k + 1} answered ${JSON.stringify(m)} to an evaluation of ${set}`);
-        return m.losses;
+        return { means: m.means, windows: m.windows };
       }),
     ];
   }

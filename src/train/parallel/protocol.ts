@@ -15,8 +15,8 @@
  *
  *   weights → shared buffer
  *   { type: 'eval', set, chunks }         →      loads the weights, computes the loss of each
- *                                                window of its chunks of the evaluation set
- *                                        ←      { type: 'evaluated', losses }
+ *                                                chunk and window of its share of the evaluation set
+ *                                        ←      { type: 'evaluated', means, windows }
  */
 import type { BackendName } from '../../backend.ts';
 import type { ResolvedModelConfig } from '../../model/config.ts';
@@ -59,7 +59,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; step: number; loss: number; phases: Partial<Record<StepPhase, number>> }
-  | { type: 'evaluated'; set: EvalSetId; losses: Float32Array }
+  | { type: 'evaluated'; set: EvalSetId; means: number[]; windows: Float32Array }
   | { type: 'error'; message: string; stack?: string };
 
 /** Offsets of each parameter in the flat layout (params order) and the total size. */

@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../backend.ts';
 import { BatchSampler, evalSet, type Batch } from '../../data/batches.ts';
 import { GPT } from '../../model/gpt.ts';
-import { windowLosses, type EvalSetId } from '../evaluate.ts';
+import { computeChunks, type EvalSetId } from '../evaluate.ts';
 import { accumulateGradients, noTimer } from '../gradients.ts';
 import { PhaseTimer } from '../phaseTimer.ts';
 import { flatLayout, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
@@ -52,15 +52,8 @@ async function main(): Promise<void> {
   async function handle(m: ToWorker): Promise<void> {
     if (m.type === 'eval') {
       loadWeights();
-      const set = evalSetOf(m.set);
-      const n = m.chunks.reduce((a, [f, t]) => a + t - f, 0);
-      const losses = new Float32Array(n);
-      let at = 0;
-      for (const [from, to] of m.chunks) {
-        losses.set(await windowLosses(model, set, from, to), at);
-        at += to - from;
-      }
-      send({ type: 'evaluated', set: m.set, losses });
+      const { means, windows } = await computeChunks(model, evalSetOf(m.set), m.chunks);
+      send({ type: 'evaluated', set: m.set, means, windows });
       return;
     }
     const timer = m.profile ? new PhaseTimer() : noTimer;
