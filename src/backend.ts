@@ -95,9 +95,18 @@ function gpuFix(req: { cuda: string; cudnn: string; libtensorflow: string }): st
   );
 }
 
+/** What a backend that loaded reports about itself. */
+interface TryInfo {
+  backend: BackendName;
+  tfBackend: string;
+  device: string;
+  threads?: number;
+  /** memory one forward+backward may use, when the backend knows it (e.g. from a GPU adapter) */
+  memoryBudgetBytes?: number;
+}
 interface TryResult {
   attempt: BackendAttempt;
-  info?: { backend: BackendName; tfBackend: string; device: string; threads?: number };
+  info?: TryInfo;
 }
 
 async function tryTensorflow(gpu: boolean): Promise<TryResult> {
@@ -212,7 +221,7 @@ export function describeBackend(info: BackendInfo): string {
   return `backend: ${info.backend} on ${info.device}` + (skipped.length ? ` (skipped ${skipped.join('; ')})` : '');
 }
 
-let active: BackendInfo | null = null;
+let active: { info: TryInfo; attempts: BackendAttempt[] } | null = null;
 let activeRequest: BackendRequest | null = null;
 
 /** Production mode: silences tfjs's "install the node backend" banner and skips per-op debug checks. */
@@ -230,7 +239,7 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } & 
     throw new UserError(`unknown backend '${String(req)}' (--backend); choose one of: ${BACKEND_CHOICES.join(', ')}`);
   }
   quietTfjs();
-  if (active && activeRequest === req && tf.getBackend() === active.tfBackend) return profileFor(active, active.attempts, o);
+  if (active && activeRequest === req && tf.getBackend() === active.info.tfBackend) return profileFor(active.info, active.attempts, o);
 
   const candidates = req === 'auto' ? ORDER : [req];
   const attempts: BackendAttempt[] = [];
@@ -238,10 +247,11 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } & 
     const r = await tryBackend(b);
     attempts.push(r.attempt);
     if (r.info) {
-      active = profileFor(r.info, attempts, o);
+      active = { info: r.info, attempts };
       activeRequest = req;
-      if (!o.quiet) console.error(describeBackend(active));
-      return active;
+      const profile = profileFor(r.info, attempts, o);
+      if (!o.quiet) console.error(describeBackend(profile));
+      return profile;
     }
   }
   const last = attempts[attempts.length - 1]!;
@@ -255,7 +265,7 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } & 
 /** Try every backend (for `doctor`); never throws. Leaves the previously active backend selected. */
 export async function probeBackends(): Promise<BackendAttempt[]> {
   quietTfjs();
-  const previous = active ? active.tfBackend : null;
+  const previous = active ? active.info.tfBackend : null;
   const out: BackendAttempt[] = [];
   for (const b of ORDER) {
     try {
@@ -315,24 +325,33 @@ export type BackendInfo = BackendProfile & { backend: BackendName };
 
 const MB = 2 ** 20;
 
+/** What each backend is like (looked up by name here, and only here). */
+const TRAITS: Record<string, { budgetMb: number; cpuBound: boolean; bitReproducible: boolean; syncReadback: boolean }> = {
+  wasm: { budgetMb: 1500, cpuBound: true, bitReproducible: true, syncReadback: true },
+  cpu: { budgetMb: 3000, cpuBound: true, bitReproducible: true, syncReadback: true },
+  // libtensorflow's CPU and CUDA kernels may reorder float sums between runs
+  tensorflow: { budgetMb: 6000, cpuBound: false, bitReproducible: false, syncReadback: true },
+  'tensorflow-gpu': { budgetMb: 9000, cpuBound: false, bitReproducible: false, syncReadback: true },
+  // a GPU backend without synchronous read-back (webgpu under Node); its budget comes from the adapter when known
+  webgpu: { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false },
+};
+const UNKNOWN_TRAITS = { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false };
+
 /** The profile of a backend that loaded; `overrides` come from the CLI (--memory-budget-mb). */
-function profileFor(
-  info: { backend: BackendName; tfBackend: string; device: string; threads?: number },
-  attempts: BackendAttempt[],
-  overrides: ProfileOverrides,
-): BackendInfo {
-  const budgetMb = { wasm: 1500, cpu: 3000, tensorflow: 6000, 'tensorflow-gpu': 9000 }[info.backend];
-  const cpuBound = info.backend === 'wasm' || info.backend === 'cpu';
+function profileFor(info: TryInfo, attempts: BackendAttempt[], overrides: ProfileOverrides): BackendInfo {
+  const t = TRAITS[info.backend] ?? UNKNOWN_TRAITS;
   return {
-    ...info,
+    backend: info.backend,
     name: info.backend,
+    tfBackend: info.tfBackend,
+    device: info.device,
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
     attempts,
     kernels: info.backend === 'wasm' ? WASM_LAYOUTS : PLAIN_LAYOUTS,
-    memoryBudgetBytes: overrides.memoryBudgetMb !== undefined ? overrides.memoryBudgetMb * MB : budgetMb * MB,
-    defaultWorkers: cpuBound ? availableParallelism() : 1,
-    // libtensorflow's CPU and CUDA kernels may reorder float sums between runs
-    bitReproducible: cpuBound,
-    syncReadback: true,
+    memoryBudgetBytes: overrides.memoryBudgetMb !== undefined ? overrides.memoryBudgetMb * MB : (info.memoryBudgetBytes ?? t.budgetMb * MB),
+    defaultWorkers: t.cpuBound ? availableParallelism() : 1,
+    bitReproducible: t.bitReproducible,
+    syncReadback: t.syncReadback,
   };
 }
 

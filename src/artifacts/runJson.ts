@@ -60,7 +60,7 @@ export const RunJsonSchema = z.object({
   flops_per_token: z.object({ flops_6nd: z.number(), flops_kaplan: z.number(), flops_chinchilla: z.number() }),
   tokens_per_step: positiveCount,
   dataset: z.string(),
-  text: z.object({ strip_markers: z.boolean(), drop_blank_lines: z.boolean() }),
+  text: z.object({ strip_markers: z.boolean(), drop_blank_lines: z.boolean(), join_lines: z.boolean().optional() }),
   tokenizer: z.string(),
   tokenizer_id: z.string(),
   seed: count,

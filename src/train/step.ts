@@ -46,7 +46,9 @@ export async function trainStep(s: StepSetup, step: number, lr: number, timer: S
     return s.model.params[s.model.params.length - 1]!.variable; // updated last: a sync point for the timer
   });
   if (typeof loss === 'number') return loss;
+  const t0 = performance.now();
   const value = (await loss.data())[0]!; // asynchronous read-back: every backend can do it
+  timer.record('communication', performance.now() - t0);
   loss.dispose();
   return value;
 }
