@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BACKEND_CHOICES, describeBackend, initBackend, probeBackends } from '../src/backend.ts';
@@ -31,6 +32,23 @@ describe('backends', () => {
     expect(tf.getBackend()).toBe('wasm');
     // [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]]
     expect(Array.from(tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync())).toEqual([19, 22, 43, 50]);
+  });
+
+  it('returns a profile: kernel layouts, memory budget, default workers, reproducibility, read-back', async () => {
+    const wasm = await initBackend('wasm', { quiet: true });
+    expect(wasm).toMatchObject({
+      name: 'wasm',
+      kernels: { attention: 'per-sequence', tiledTranspose: true, hostGather: true },
+      memoryBudgetBytes: 1500 * 2 ** 20,
+      defaultWorkers: availableParallelism(),
+      bitReproducible: true,
+      syncReadback: true,
+    });
+    // --memory-budget-mb reaches the profile explicitly (no environment variable), and only for that call
+    expect((await initBackend('wasm', { quiet: true, memoryBudgetMb: 256 })).memoryBudgetBytes).toBe(256 * 2 ** 20);
+    expect((await initBackend('wasm', { quiet: true })).memoryBudgetBytes).toBe(1500 * 2 ** 20);
+    const cpu = await initBackend('cpu', { quiet: true });
+    expect(cpu).toMatchObject({ name: 'cpu', kernels: { attention: 'batched', tiledTranspose: false, hostGather: false }, memoryBudgetBytes: 3000 * 2 ** 20 });
   });
 
   it.skipIf(hasNode || hasNodeGpu)('auto passes over the absent libtensorflow packages and says why', async () => {

@@ -32,7 +32,7 @@ function powerLawRun(N: number, slope: number, c: number): RunData {
     const D = s * 1e6;
     const C = 6 * N * D;
     const L = s === 0 ? 10 : Math.exp(c + slope * Math.log(C));
-    rows.push({ step: s, tokens: D, flops_6nd: C, flops_kaplan: C, flops_chinchilla: C, train_loss: NaN, val_loss: L, lr: 0, elapsed_s: 0, tokens_per_s: NaN });
+    rows.push({ step: s, tokens: D, flops_6nd: C, flops_kaplan: C, flops_chinchilla: C, train_loss: NaN, val_loss: L, lr: 0, elapsed_s: 0, tokens_per_s: NaN, val_loss_se: NaN, val_tokens: NaN });
   }
   return {
     dir: '',

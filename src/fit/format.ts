@@ -1,17 +1,16 @@
 /**
  * Human-readable tables for `chinchilla fit` and `chinchilla plan`.
  */
+import { formatTable } from '../util/table.ts';
 import type { Plan } from './plan.ts';
 import type { Approach3, FitReport, ScalingExponent } from './types.ts';
 
 const sci = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toExponential(d));
 const fix = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
-/** Left-aligned first column, right-aligned others. */
+/** Left-aligned first column, right-aligned others, a rule under the header (src/util/table.ts). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return formatTable(header, rows, { rule: true });
 }
 
 function exponentLine(label: string, e: ScalingExponent | null): string {

@@ -10,51 +10,11 @@
  *   runs/<sweep>/plots/*.svg|png         (written by `chinchilla plot`)
  */
 
-/** Columns of metrics.csv, in this order. */
-export const METRIC_COLUMNS = [
-  'step',
-  'tokens',
-  'flops_6nd',
-  'flops_kaplan',
-  'flops_chinchilla',
-  'train_loss',
-  'val_loss',
-  'lr',
-  'elapsed_s',
-  'tokens_per_s',
-] as const;
-
-export type MetricColumn = (typeof METRIC_COLUMNS)[number];
-
-/** One row of metrics.csv. `train_loss` is NaN at step 0 (no step taken yet). */
-export type MetricRow = Record<MetricColumn, number>;
-
-export type RunStatus = 'pending' | 'running' | 'finished' | 'diverged' | 'failed' | 'interrupted';
-
-/** The parts of run.json that the fit and plots rely on (run.json has more). */
-export interface RunInfo {
-  name: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  model: {
-    vocab_size: number;
-    context: number;
-    d_model: number;
-    n_layers: number;
-    n_heads: number;
-    [k: string]: unknown;
-  };
-  train: { steps: number; batch: number; lr: number; [k: string]: unknown };
-  /** For isoflop sweeps: the compute budget (FLOPs, 6ND) this run belongs to. */
-  budget_flops?: number;
-  backend?: { name: string; device?: string };
-  dataset?: string;
-  tokenizer?: string;
-  started_at?: string;
-  ended_at?: string;
-  [k: string]: unknown;
-}
+// The file formats live in src/artifacts (one schema per file); re-exported here for the fit's users.
+import type { MetricRow, RunInfo } from '../artifacts/index.ts';
+export { METRIC_COLUMNS } from '../artifacts/metrics.ts';
+export type { MetricColumn, MetricRow } from '../artifacts/metrics.ts';
+export type { RunInfo, RunStatus } from '../artifacts/runJson.ts';
 
 /** A run as the fit sees it: its info and its evaluation rows. */
 export interface RunData {

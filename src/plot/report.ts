@@ -40,7 +40,7 @@ function lastFinite(run: RunData, col: 'train_loss' | 'val_loss'): number {
 }
 
 function wallTime(run: RunData): string {
-  const s = typeof run.info.elapsed_s === 'number' ? run.info.elapsed_s : run.rows.at(-1)?.elapsed_s;
+  const s = run.info.elapsed_s ?? run.rows.at(-1)?.elapsed_s;
   return s !== undefined && Number.isFinite(s) ? fmtDuration(s) : '–';
 }
 

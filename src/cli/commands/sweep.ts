@@ -4,7 +4,7 @@ import { loadSweep, parseShard } from '../../sweep/config.ts';
 import { runSweep, sweepDirFor } from '../../sweep/runner.ts';
 import type { TrainConfig } from '../../train/config.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
-import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
+import { backendOption, runDataOptions, runtimeOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { stopOnSigint } from './train.ts';
 
 type Args = Record<string, unknown> & {
@@ -44,7 +44,8 @@ const command: CommandModule<object, Args> = {
     const plan = loadSweep(argv.file, overrides);
     const shard = argv.shard !== undefined ? parseShard(argv.shard) : undefined;
     const sweepDir = sweepDirFor(plan, argv.out);
-    const backend = await initBackend(argv.backend as BackendRequest);
+    const runtime = runtimeOptions(argv);
+    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb });
     const sig = stopOnSigint('the sweep');
     try {
       const res = await runSweep(
@@ -57,6 +58,7 @@ const command: CommandModule<object, Args> = {
           fit: argv.fit,
           shouldStop: sig.stop,
           dryRun: argv['dry-run'],
+          workers: runtime.workers,
         },
         backend,
       );

@@ -6,9 +6,8 @@ import { parseTrainConfig } from '../../train/config.ts';
 import { trainRun } from '../../train/trainer.ts';
 import { progressBar, type Progress } from '../../util/progress.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
-import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
+import { backendOption, runDataOptions, runtimeOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
-import { parseWorkers } from '../../train/parallel/workers.ts';
 
 type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
 
@@ -65,7 +64,8 @@ const command: CommandModule<object, Args> = {
     const modelName = model.name ?? basename(modelPath, '.json');
     const tokName = train.tokenizer.replace(/[^A-Za-z0-9_.-]/g, '');
     const outDir = resolve(argv.out ?? `runs/train/${modelName}-${tokName}-s${train.seed}`);
-    const backend = await initBackend(argv.backend as BackendRequest);
+    const runtime = runtimeOptions(argv);
+    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb });
     const sig = stopOnSigint('training');
     let bar: Progress | null = null;
     try {
@@ -78,7 +78,7 @@ const command: CommandModule<object, Args> = {
           data: toDataOptions(argv as DataArgs),
           outDir,
           resume: argv.resume,
-          workers: argv.workers !== undefined ? parseWorkers(argv.workers) : undefined,
+          workers: runtime.workers,
         },
         backend,
         {
@@ -101,9 +101,11 @@ const command: CommandModule<object, Args> = {
       );
       (bar as Progress | null)?.stop();
       const last = res.rows[res.rows.length - 1];
+      const fe = res.info.final_eval;
       process.stderr.write(
         `${modelName}: ${res.status}` +
           (last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : '') +
+          (fe ? ` ± ${fe.val_loss_se.toFixed(4)} (final evaluation: ${fe.windows} windows, ${fe.tokens} tokens)` : '') +
           `\n  ${outDir}/metrics.csv\n  ${outDir}/run.json\n`,
       );
       if (res.status === 'diverged' || res.status === 'failed') process.exitCode = 1;
