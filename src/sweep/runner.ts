@@ -3,7 +3,8 @@ import type { BackendInfo } from '../backend.ts';
 import type { RunStatus } from '../fit/types.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { median, randomTokens, timeSteps } from '../train/bench.ts';
-import { readRunJson, trainRun } from '../train/trainer.ts';
+import { readRunJson, trainRun, type TrainHooks } from '../train/trainer.ts';
+import { composeHooks } from '../util/hooks.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
@@ -25,6 +26,8 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
   workers?: number | 'auto';
+  /** extra TrainHooks per run, called after the runner's own (e.g. TensorBoard; composed by the CLI) */
+  runHooks?: (run: { name: string; dir: string }) => TrainHooks;
 }
 
 export interface SweepRunState {
@@ -213,7 +216,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ startStep }) => {
             runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
             runBar.update(startStep);
@@ -230,7 +233,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           onEval: (row) => runBar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: o.shouldStop,
           log: (m) => mp.log(m),
-        },
+        }, o.runHooks?.({ name: r.name, dir: st.dir })),
       );
       st.status = res.status;
       const last = res.rows[res.rows.length - 1];
