@@ -10,10 +10,11 @@
  * good content, so a scan never fails because a trainer is writing.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { readRunInfo } from '../fit/load.ts';
 import type { MetricRow, RunData, RunInfo, RunStatus } from '../fit/types.ts';
 import { parseMetricsText } from './metrics.ts';
+import { resolveInside } from './safePath.ts';
 
 /** Folders that never hold runs. */
 const SKIP_DIRS = new Set(['checkpoints', 'plots', 'node_modules', 'tensorboard']);
@@ -196,7 +197,10 @@ export class RunsTree {
     try {
       plots = readdirSync(plotsDir).filter((f) => /\.(png|svg)$/.test(f) && !f.startsWith('.')).sort();
       const pngs = new Set(plots.filter((f) => f.endsWith('.png')).map((f) => f.slice(0, -4)));
-      plots = plots.filter((f) => f.endsWith('.png') || !pngs.has(f.slice(0, -4))).map((f) => this.rel(join(plotsDir, f)));
+      plots = plots
+        .filter((f) => f.endsWith('.png') || !pngs.has(f.slice(0, -4)))
+        .map((f) => this.rel(join(plotsDir, f)))
+        .filter((rel) => resolveInside(this.root, rel.split(sep).map(encodeURIComponent).join('/')) !== null); // not symlinks out of the folder
       keys.push(...plots);
     } catch {
       // no plots yet
