@@ -39,6 +39,9 @@ export interface GraphsResponse {
   fit_text: string | null;
 }
 
+/** Graphs drawn from fit.json only (they need Approach 3, which liveFit leaves out). */
+const NEEDS_APPROACH3 = new Set(['5-optimal-allocation', '6-loss-surface']);
+
 /** Per-run fits and Approaches 1 and 2 from the rows so far (no Approach 3). */
 export function liveFit(runs: RunData[], n: ParamCount, flops: FlopsColumn = 'flops_6nd'): FitReport {
   const basis: FitBasis = { params: paramColumn(n), tokens: 'tokens', loss: 'val_loss', flops };
@@ -87,10 +90,9 @@ export function sweepGraphs(sweepDir: string, all: RunData[], n: ParamCount, onl
   const graphs: GraphOut[] = GRAPHS.map((g) => {
     const base = { id: g.id, title: g.title, caption: g.caption };
     if (runs.length === 0) return { ...base, skipped: 'no run selected' };
-    let skipped: string | null;
+    if (!fromFile && NEEDS_APPROACH3.has(g.id)) return { ...base, skipped: 'needs Approach 3: drawn once the sweep’s fit.json is written (`chinchilla fit`, or at the end of the sweep)' };
     try {
-      skipped = g.skip(runs, fit);
-      if (!skipped && !fromFile && (g.id.startsWith('5-') || g.id.startsWith('6-'))) skipped = 'needs Approach 3: drawn once the sweep’s fit.json is written (`chinchilla fit`)';
+      const skipped = g.skip(runs, fit);
       if (skipped) return { ...base, skipped };
       return { ...base, spec: g.spec(runs, fit) };
     } catch (e) {

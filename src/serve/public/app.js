@@ -119,7 +119,8 @@ async function renderGraphs(sweep) {
       continue;
     }
     el.className = 'graph';
-    if (!el.querySelector('.vis')) el.innerHTML = `<h2>${esc(g.title)}</h2><div class="vis"></div><p class="caption">${esc(g.caption)}</p>`;
+    // the spec carries its own title
+    if (!el.querySelector('.vis')) el.innerHTML = `<div class="vis"></div><p class="caption">${esc(g.caption)}</p>`;
     const result = await vegaEmbed(el.querySelector('.vis'), g.spec, { actions: false, renderer: 'canvas' });
     state.views[g.id]?.finalize();
     state.views[g.id] = result.view;
