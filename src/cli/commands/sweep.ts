@@ -95,15 +95,22 @@ const command: CommandModule<object, Args> = {
       if (argv['dry-run']) return;
       if (res.stopped) process.exitCode = 130;
       else if (res.runs.some((r) => r.status === 'diverged' || r.status === 'failed')) process.exitCode = 1;
+    } catch (e) {
+      await dashboard?.close(); // an open server would keep the failed process alive
+      throw e;
     } finally {
       sig.dispose();
       await Promise.all(writers.map((w) => w.close()));
       if (writers.length) process.stderr.write(`TensorBoard: tensorboard --logdir ${resolve(argv.tensorboard!)}\n`);
     }
-    if (dashboard) {
+    if (dashboard && process.exitCode !== 130) {
       process.stderr.write(`sweep done; the dashboard stays at ${dashboard.url} until Ctrl-C\n`);
-      await new Promise<void>((done) => process.once('SIGINT', () => void dashboard!.close().then(done)));
-    }
+      await new Promise<void>((done) => {
+        const stop = () => void dashboard!.close().then(done);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    } else await dashboard?.close();
   },
 };
 export default command;
