@@ -39,6 +39,8 @@ export interface RunView {
   rows: number;
   /** metrics.csv rows left out (unfinished last line, non-numeric cells) */
   skipped_rows: number;
+  /** seconds since run.json or metrics.csv last changed (a 'running' run that stays quiet may have died) */
+  quiet_s: number | null;
 }
 
 export interface SweepView {
@@ -175,7 +177,10 @@ export class RunsTree {
       keys.push(info.key, metrics.key);
       const rows = metrics.value?.rows ?? [];
       const name = info.value?.name ?? (relative(dir, rd) || basename(rd));
-      views.push(runView(name, this.rel(rd), info.value, rows, metrics.value?.skipped ?? 0));
+      const changed = Math.max(...[info.key, metrics.key].map((k) => Number(k.split(':')[1] ?? NaN)).filter(Number.isFinite));
+      const view = runView(name, this.rel(rd), info.value, rows, metrics.value?.skipped ?? 0);
+      view.quiet_s = Number.isFinite(changed) ? Math.max(0, (Date.now() - changed) / 1000) : null;
+      views.push(view);
       if (info.value) data.push({ dir: rd, info: { ...info.value, name }, rows });
     }
     // runs planned in sweep.json that have no folder yet
@@ -185,7 +190,7 @@ export class RunsTree {
       views.push({
         name: r.name, dir: '', status: 'pending', step: 0, steps: r.steps ?? 0, progress: 0, eta_s: null,
         params_total: r.params_total ?? null, params_non_embedding: r.params_non_embedding ?? null,
-        backend: null, tokens_per_s: null, val_loss: null, rows: 0, skipped_rows: 0,
+        backend: null, tokens_per_s: null, val_loss: null, rows: 0, skipped_rows: 0, quiet_s: null,
       });
     }
     views.sort((a, b) => (a.params_total ?? Infinity) - (b.params_total ?? Infinity) || a.name.localeCompare(b.name));
@@ -251,6 +256,7 @@ function runView(name: string, dir: string, info: RunInfo | null, rows: MetricRo
     val_loss: lastVal ? lastVal.val_loss : null,
     rows: rows.length,
     skipped_rows: skipped,
+    quiet_s: null,
   };
 }
 

@@ -81,7 +81,7 @@ function renderRuns(sweep) {
     return `<tr data-run="${esc(r.name)}">
       <td><input type="checkbox" class="pick" value="${esc(r.name)}" ${checked} ${disabled}></td>
       <td>${esc(r.name)}</td>
-      <td class="status-${r.status}">${r.status}</td>
+      <td class="status-${r.status}">${r.status}${r.status === 'running' && r.quiet_s > 900 ? ` <small title="run.json and metrics.csv have not changed for a while: the process may have died (a re-run resumes it)">(quiet ${fmtDur(r.quiet_s)})</small>` : ''}</td>
       <td><span class="bar"><i style="width:${pct}%"></i></span>${r.step}/${r.steps || '?'}</td>
       <td>${r.status === 'running' ? fmtDur(r.eta_s) : ''}</td>
       <td>${fmtCount(r.params_total)}</td>
