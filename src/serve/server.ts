@@ -138,7 +138,7 @@ export async function startServer(o: ServeOptions): Promise<DashboardServer> {
       const hit = graphCache.get(key);
       if (hit && hit.version === st.view.version) return send(res, 200, TYPES['.json']!, hit.body);
       const body = JSON.stringify(sweepGraphs(st.dir, st.data, n, only) satisfies GraphsResponse);
-      if (graphCache.size > 64) graphCache.clear();
+      if (graphCache.size >= 16) graphCache.clear(); // answers of big sweeps are megabytes
       graphCache.set(key, { version: st.view.version, body });
       return send(res, 200, TYPES['.json']!, body);
     }

@@ -15,7 +15,7 @@ const state = {
   pendingSince: null,
 };
 // read by the browser tests and the performance check
-const dashboard = (window.dashboard = { views: state.views, timings: { firstPaint: null, updates: [] }, draws: 0, marks, points });
+const dashboard = (window.dashboard = { views: state.views, timings: { firstPaint: null, updates: [] }, draws: 0, marks, points, series });
 
 const $ = (id) => document.getElementById(id);
 const fmtCount = (n) => (n == null ? '–' : n >= 1e9 ? (n / 1e9).toFixed(2) + 'B' : n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e3 ? (n / 1e3).toFixed(1) + 'K' : String(n));
@@ -40,20 +40,30 @@ function marks(graphId) {
   return out;
 }
 
-/** Points plotted in a graph's "points" layer, optionally only those of one series label. */
-function points(graphId, series) {
+/** The data of the items drawn in a graph's "points" layer. */
+function pointData(graphId) {
   const view = state.views[graphId];
-  if (!view) return 0;
-  let n = 0;
+  const out = [];
+  if (!view) return out;
   const walk = (node) => {
     if (node.name === 'points_marks') {
-      for (const it of node.items || []) if (series == null || (it.datum && it.datum.series === series)) n++;
+      for (const it of node.items || []) out.push(it.datum || {});
       return;
     }
     for (const c of node.items || []) walk(c);
   };
   walk(view.scenegraph().root);
-  return n;
+  return out;
+}
+
+/** Points plotted in a graph's "points" layer, optionally only those of one series label. */
+function points(graphId, series) {
+  return pointData(graphId).filter((d) => series == null || d.series === series).length;
+}
+
+/** The series labels of a graph's plotted points, in order of first appearance. */
+function series(graphId) {
+  return [...new Set(pointData(graphId).map((d) => d.series))];
 }
 
 async function getJson(url) {
