@@ -10,6 +10,7 @@
  *   npx tsx scripts/bench-serve.ts [RUNS=300] [ROWS=100]
  *
  * Needs /usr/bin/chromium (or CHROMIUM_PATH). Times depend on the machine and its load.
+ * SHOT=file.png also saves a screenshot of the page's first screen.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,7 @@ try {
   const first = await page.evaluate(() => (globalThis as unknown as Win).dashboard.timings.firstPaint);
   const pts = await page.evaluate(() => (globalThis as unknown as Win).dashboard.points('1-loss-vs-step'));
   console.log(`first paint: ${first?.toFixed(0)} ms after navigation (${pts} points on graph 1)`);
+  if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT });
   for (let k = 0; k < 3; k++) {
     const before = await page.evaluate(() => (globalThis as unknown as Win).dashboard.points('1-loss-vs-step'));
     const t0 = Date.now();
