@@ -3,7 +3,8 @@ import { readRunStatus, writeSweepJson as writeSweepFile, type RunStatus, type S
 import type { BackendProfile } from '../backend.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { median, randomTokens, timeSteps } from '../train/bench.ts';
-import { trainRun } from '../train/trainer.ts';
+import { trainRun, type TrainHooks } from '../train/trainer.ts';
+import { composeHooks } from '../util/hooks.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { formatTable } from '../util/table.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
@@ -26,6 +27,8 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** data-parallel workers per run ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
+  /** extra TrainHooks per run, called after the runner's own (e.g. TensorBoard; composed by the CLI) */
+  runHooks?: (run: { name: string; dir: string }) => TrainHooks;
 }
 
 export type { SweepRunState } from '../artifacts/index.ts';
@@ -200,7 +203,7 @@ export async function runSweep(o: SweepOptions, backend: BackendProfile): Promis
           extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ startStep }) => {
             runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
             runBar.update(startStep);
@@ -217,7 +220,7 @@ export async function runSweep(o: SweepOptions, backend: BackendProfile): Promis
           onEval: (row) => runBar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: o.shouldStop,
           log: (m) => mp.log(m),
-        },
+        }, o.runHooks?.({ name: r.name, dir: st.dir })),
       );
       st.status = res.status;
       const last = res.rows[res.rows.length - 1];

@@ -8,8 +8,11 @@ import { progressBar, type Progress } from '../../util/progress.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
 import { backendOption, runDataOptions, runtimeOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
+import { tensorboardHooks } from '../../tensorboard/hooks.ts';
+import { scalarWriter, type ScalarWriter } from '../../tensorboard/writer.ts';
+import { composeHooks } from '../../util/hooks.ts';
 
-type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
+type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string; tensorboard?: string };
 
 /** Install a Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once. */
 export function stopOnSigint(what: string): { stop: () => boolean; dispose: () => void } {
@@ -47,6 +50,10 @@ const command: CommandModule<object, Args> = {
       .options(trainOptions)
       .options(backendOption)
       .option('out', { type: 'string', describe: 'output folder (default runs/train/<model>-<tokenizer>-s<seed>)' })
+      .option('tensorboard', {
+        type: 'string',
+        describe: 'also write TensorBoard scalars (losses, lr, tokens/s, FLOPs) to DIR/<run>; view with tensorboard --logdir DIR',
+      })
       .option('resume', {
         type: 'boolean',
         default: false,
@@ -68,6 +75,7 @@ const command: CommandModule<object, Args> = {
     const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb });
     const sig = stopOnSigint('training');
     let bar: Progress | null = null;
+    const tb: ScalarWriter | null = argv.tensorboard ? scalarWriter(resolve(argv.tensorboard, basename(outDir)), backend.backend) : null;
     try {
       const res = await trainRun(
         {
@@ -81,7 +89,7 @@ const command: CommandModule<object, Args> = {
           workers: runtime.workers,
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ info, startStep, microBatch }) => {
             process.stderr.write(
               `${modelName}: ${formatCount(info.params_total)} params (${formatCount(info.params_non_embedding)} non-embedding), ` +
@@ -97,7 +105,7 @@ const command: CommandModule<object, Args> = {
           onEval: (row) => bar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: sig.stop,
           log: (m) => process.stderr.write(`\n${m}\n`),
-        },
+        }, tb ? tensorboardHooks(tb) : undefined),
       );
       (bar as Progress | null)?.stop();
       const last = res.rows[res.rows.length - 1];
@@ -113,6 +121,10 @@ const command: CommandModule<object, Args> = {
     } finally {
       (bar as Progress | null)?.stop();
       sig.dispose();
+      if (tb) {
+        await tb.close();
+        process.stderr.write(`  TensorBoard: tensorboard --logdir ${resolve(argv.tensorboard!)}\n`);
+      }
     }
   },
 };
