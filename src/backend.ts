@@ -4,6 +4,9 @@
  *
  * Order for 'auto' (first that loads AND runs a tiny op wins):
  *   tensorflow-gpu  @tensorflow/tfjs-node-gpu  (libtensorflow with CUDA)
+ *   webgpu          @tensorflow/tfjs-backend-webgpu on Dawn (the optional `webgpu`
+ *                   package): Vulkan/Metal/D3D12 on a hardware adapter; a software
+ *                   adapter (llvmpipe, SwiftShader) only when asked for explicitly
  *   tensorflow      @tensorflow/tfjs-node      (libtensorflow on CPU)
  *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD)
  *   cpu             pure JavaScript (always there)
@@ -16,9 +19,9 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './util/errors.ts';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   backend: BackendName;
@@ -37,9 +40,11 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
   /** Worker threads of the wasm backend (1 under Node: tfjs has no threaded wasm in Node). */
   threads?: number;
+  /** Memory one forward+backward may use, when the backend knows it (webgpu: from the adapter). */
+  memoryBudgetBytes?: number;
 }
 
-const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 const require = createRequire(import.meta.url);
 
 /** What tfjs-node-gpu 4.x needs; overridden by src/gpu/cuda.ts when that module is present. */
@@ -203,10 +208,35 @@ async function tryCpu(): Promise<TryResult> {
   return { attempt: { backend: 'cpu', ok: true, reason: 'loaded' }, info: { backend: 'cpu', tfBackend: 'cpu', device: 'CPU, pure JavaScript' } };
 }
 
-function tryBackend(b: BackendName): Promise<TryResult> {
+/** webgpu: Dawn's adapter list; a software adapter only when webgpu was asked for by name. */
+async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): Promise<TryResult> {
+  const backend: BackendName = 'webgpu';
+  const gpu = await import('./gpu/webgpu.ts');
+  const { adapters, problems } = await gpu.listAdapters();
+  const fix = gpu.WEBGPU_FIX;
+  const picked = gpu.pickAdapter(adapters, adapterChoice, explicit);
+  if (typeof picked === 'string') {
+    const why = adapters.length ? picked : [picked, ...problems].join('; ');
+    return { attempt: { backend, ok: false, reason: why, fix } };
+  }
+  try {
+    await gpu.activateWebGpu(picked);
+  } catch (e) {
+    return { attempt: { backend, ok: false, reason: `the webgpu backend failed to run on ${gpu.describeAdapter(picked)}: ${errorText(e)}`, fix } };
+  }
+  const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser: a correctness path, slower than wasm' : ''})`;
+  return {
+    attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
+    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked) },
+  };
+}
+
+function tryBackend(b: BackendName, explicit = false, gpuAdapter?: string): Promise<TryResult> {
   switch (b) {
     case 'tensorflow-gpu':
       return tryTensorflow(true);
+    case 'webgpu':
+      return tryWebgpu(explicit, gpuAdapter ?? process.env.CHINCHILLA_GPU_ADAPTER);
     case 'tensorflow':
       return tryTensorflow(false);
     case 'wasm':
@@ -235,7 +265,7 @@ function quietTfjs(): void {
  * runs a tiny op; an explicit request that cannot load is a UserError with the reason
  * and the fix. Prints one line (unless quiet).
  */
-export async function initBackend(req: BackendRequest, o: { quiet?: boolean } = {}): Promise<BackendInfo> {
+export async function initBackend(req: BackendRequest, o: { quiet?: boolean; gpuAdapter?: string } = {}): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(req)) {
     throw new UserError(`unknown backend '${String(req)}' (--backend); choose one of: ${BACKEND_CHOICES.join(', ')}`);
   }
@@ -245,7 +275,7 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } = 
   const candidates = req === 'auto' ? ORDER : [req];
   const attempts: BackendAttempt[] = [];
   for (const b of candidates) {
-    const r = await tryBackend(b);
+    const r = await tryBackend(b, req !== 'auto', o.gpuAdapter);
     attempts.push(r.attempt);
     if (r.info) {
       active = { ...r.info, attempts };

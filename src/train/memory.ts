@@ -11,7 +11,7 @@ const MB = 2 ** 20;
  * accumulated gradients and fragmentation. A GPU gets a share of a 16 GB card.
  * CHINCHILLA_MEMORY_BUDGET_MB overrides it (the --memory-budget-mb flag sets it).
  */
-export function memoryBudgetBytes(backend: Pick<BackendInfo, 'backend'>): number {
+export function memoryBudgetBytes(backend: Pick<BackendInfo, 'backend' | 'memoryBudgetBytes'>): number {
   const env = Number(process.env.CHINCHILLA_MEMORY_BUDGET_MB);
   if (Number.isFinite(env) && env > 0) return env * MB;
   switch (backend.backend) {
@@ -23,6 +23,8 @@ export function memoryBudgetBytes(backend: Pick<BackendInfo, 'backend'>): number
       return 6000 * MB;
     case 'tensorflow-gpu':
       return 9000 * MB;
+    case 'webgpu': // from the adapter (src/gpu/webgpu.ts adapterMemoryBudget)
+      return backend.memoryBudgetBytes ?? 4000 * MB;
   }
 }
 

@@ -126,7 +126,9 @@ export async function trainStep(s: StepSetup, step: number, lr: number, timer: S
     return s.model.params[s.model.params.length - 1]!.variable; // updated last: a sync point for the timer
   });
   if (typeof loss === 'number') return loss;
-  const value = timer.phase('communication', () => loss.dataSync()[0]!);
+  const t0 = performance.now();
+  const value = (await loss.data())[0]!; // asynchronous: webgpu under Node cannot read back synchronously
+  timer.record('communication', performance.now() - t0);
   loss.dispose();
   return value;
 }
@@ -172,5 +174,6 @@ function syncOn(r: unknown): void {
   };
   visit(r);
   const live = found.filter((t) => !t.isDisposed);
-  if (live.length) live.reduce((a, b) => (b.size < a.size ? b : a)).dataSync();
+  // webgpu cannot read back synchronously: its phases are timed up to dispatch only
+  if (live.length && tf.getBackend() !== 'webgpu') live.reduce((a, b) => (b.size < a.size ? b : a)).dataSync();
 }
