@@ -224,7 +224,7 @@ async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): 
   } catch (e) {
     return { attempt: { backend, ok: false, reason: `the webgpu backend failed to run on ${gpu.describeAdapter(picked)}: ${errorText(e)}`, fix } };
   }
-  const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser: a correctness path, slower than wasm' : ''})`;
+  const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser on the CPU: a correctness path' : ''})`;
   return {
     attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
     info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked) },

@@ -156,13 +156,13 @@ export async function listAdapters(): Promise<AdapterListing> {
         const a = await gpu.requestAdapter({ featureLevel, powerPreference } as GPURequestAdapterOptions);
         if (!a) continue;
         const info = adapterInfo(a);
-        const name = info.device || info.description || `${info.vendor} ${info.architecture}`.trim() || 'unknown adapter';
-        const driver = info.description && info.description !== name ? info.description : '';
+        const name = (info.device || info.description || `${info.vendor} ${info.architecture}`.trim() || 'unknown adapter').replace(/-+$/, '');
+        const driver = info.description && info.description !== name ? info.description.replace(/^OpenGL version /, '') : '';
         if (found.some((f) => f.dawnBackend === b && f.name === name && f.driver === driver)) continue;
         found.push({
           index: -1,
-          name: name.replace(/-+$/, ''),
-          driver: driver.replace(/^OpenGL version /, ''),
+          name,
+          driver,
           vendor: info.vendor,
           dawnBackend: b,
           software: SOFTWARE.test(`${name} ${info.description} ${info.architecture}`) || info.isFallbackAdapter === true,
@@ -185,7 +185,7 @@ export async function listAdapters(): Promise<AdapterListing> {
 }
 
 /** One line for an adapter, e.g. '#0 llvmpipe-llvm-15-0-6-256-bits (opengles, OpenGL ES 3.2 Mesa 22.3.6, software)'. */
-export function describeAdapter(a: WebGpuAdapter): string {
+export function describeAdapter(a: Pick<WebGpuAdapter, 'index' | 'name' | 'dawnBackend' | 'driver' | 'software'>): string {
   return `#${a.index} ${a.name} (${[a.dawnBackend, a.driver, a.software ? 'software rasteriser' : 'hardware'].filter(Boolean).join(', ')})`;
 }
 
@@ -208,7 +208,7 @@ export function pickAdapter(adapters: WebGpuAdapter[], choice: string | undefine
   if (hw) return hw;
   const sw = adapters.find((a) => a.software);
   if (sw && allowSoftware) return sw;
-  if (sw) return `only a software adapter (${sw.name}, a CPU rasteriser: correct but slower than wasm), which auto does not use; ask for it with --backend webgpu`;
+  if (sw) return `only a software adapter (${sw.name}, a CPU rasteriser: a correctness path, not a fast one), which auto does not use; ask for it with --backend webgpu`;
   return 'no WebGPU adapter';
 }
 

@@ -20,7 +20,19 @@ export const backendOption = {
     type: 'string',
     choices: BACKEND_CHOICES as unknown as string[],
     default: 'auto',
-    describe: 'compute backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order',
+    describe:
+      'compute backend: auto tries tensorflow-gpu, webgpu (hardware adapters only), tensorflow, wasm, cpu in that order; ' +
+      'webgpu asked for by name also takes a software adapter (llvmpipe)',
+  },
+  'gpu-adapter': {
+    type: 'string',
+    describe: "WebGPU adapter for the webgpu backend: its index or part of its name in 'chinchilla doctor' (default: the first hardware adapter)",
+    // read by initBackend (src/backend.ts) wherever the backend starts, worker threads included
+    coerce: (v: unknown) => {
+      const s = String(Array.isArray(v) ? v[v.length - 1] : v);
+      process.env.CHINCHILLA_GPU_ADAPTER = s;
+      return s;
+    },
   },
 } as const satisfies Record<string, Options>;
 
