@@ -1,0 +1,122 @@
+/**
+ * The webgpu backend against the cpu backend on the same tiny model: the loss and every
+ * gradient of one batch, then 20 AdamW steps. Runs on whatever adapter Dawn offers; CI has
+ * only Mesa's llvmpipe (OpenGL ES, software) — .ci/run installs it and sets
+ * CHINCHILLA_REQUIRE_WEBGPU=1 so that a missing Dawn/Mesa fails there instead of skipping.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.ts';
+import { BatchSampler } from '../src/data/batches.ts';
+import { getTokenizer, loadTokens } from '../src/data/index.ts';
+import { listAdapters } from '../src/gpu/webgpu.ts';
+import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
+import { GPT } from '../src/model/gpt.ts';
+import { AdamW } from '../src/train/adamw.ts';
+import { trainStep } from '../src/train/step.ts';
+import { sharedDatasetsOrSkip } from './helpers/data.ts';
+
+/**
+ * Tolerances. Both backends compute in float32 but sum in different orders (tiled GPU
+ * matmuls vs JavaScript loops). Measured on llvmpipe (2026-11-29): the loss equal to the
+ * last bit, gradients within 5.5e-7 of each tensor's largest entry, 20 Adam steps' losses
+ * within 4.8e-7 nats. The bounds leave ~20–200× room for hardware adapters, which may fuse
+ * multiply-adds and reduce in other orders.
+ */
+const LOSS_RTOL = 1e-5;
+const GRAD_TOL = 1e-5; // max |g_webgpu − g_cpu| / max |g_cpu|, per parameter tensor
+const TRAIN_LOSS_ATOL = 1e-4; // nats, each of the 20 steps
+
+const listing = await listAdapters();
+const adapter = listing.adapters[0];
+const required = process.env.CHINCHILLA_REQUIRE_WEBGPU === '1';
+const why = `no WebGPU adapter (${listing.problems.join('; ') || 'Dawn offered none'}); on Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`;
+if (!adapter && !required) console.warn(`[webgpu] skipped: ${why}`);
+const shared = sharedDatasetsOrSkip('webgpu');
+
+const tiny = parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2 }, 'test');
+const cfg = resolveModelConfig(tiny, 256);
+
+afterAll(async () => {
+  await initBackend('cpu', { quiet: true });
+});
+
+/** Loss and gradients (params order) of one batch of 4 sequences on `backend`. */
+async function lossAndGrads(backend: 'cpu' | 'webgpu', x: Int32Array, y: Int32Array): Promise<{ loss: number; grads: Float32Array[]; names: string[] }> {
+  await initBackend(backend, { quiet: true, gpuAdapter: backend === 'webgpu' ? String(adapter!.index) : undefined });
+  const model = new GPT(cfg);
+  const xt = tf.tensor2d(x, [4, 64], 'int32');
+  const yt = tf.tensor2d(y, [4, 64], 'int32');
+  const vars = model.params.map((p) => p.variable);
+  const { value, grads } = tf.variableGrads(() => model.loss(xt, yt), vars);
+  const loss = (await value.data())[0]!;
+  const out = await Promise.all(vars.map(async (v) => (await grads[v.name]!.data()) as Float32Array));
+  tf.dispose([xt, yt, value, ...Object.values(grads)]);
+  const names = model.params.map((p) => p.name);
+  model.dispose();
+  return { loss, grads: out, names };
+}
+
+/** 20 AdamW steps (batch 8, micro-batch 4, constant lr) on `backend`: the losses and the tensor count after each step. */
+async function train20(backend: 'cpu' | 'webgpu', tokens: Int32Array): Promise<{ losses: number[]; counts: number[] }> {
+  await initBackend(backend, { quiet: true, gpuAdapter: backend === 'webgpu' ? String(adapter!.index) : undefined });
+  const model = new GPT(cfg);
+  const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+  const sampler = new BatchSampler(tokens, { batch: 8, context: 64, seed: 5 });
+  const setup = { model, opt, sampler, batch: 8, microBatch: 4, gradClip: 1, seed: 5 };
+  const losses: number[] = [];
+  const counts: number[] = [];
+  for (let s = 0; s < 20; s++) {
+    losses.push(await trainStep(setup, s, 3e-3));
+    counts.push(tf.memory().numTensors);
+  }
+  opt.dispose();
+  model.dispose();
+  return { losses, counts };
+}
+
+describe.runIf(required && !adapter)('webgpu in CI', () => {
+  it('has Dawn and Mesa (CHINCHILLA_REQUIRE_WEBGPU=1)', () => {
+    throw new Error(why);
+  });
+});
+
+describe.skipIf(!adapter || !shared)('webgpu backend vs cpu on the tiny model', () => {
+  it('the loss and every gradient of one batch agree', async () => {
+    const tok = await getTokenizer('byte', { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
+    const tokens = await loadTokens('validation', tok, { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
+    const sampler = new BatchSampler(tokens, { batch: 4, context: 64, seed: 11 });
+    const { x, y } = sampler.batch(0, 0, 4);
+    const cpu = await lossAndGrads('cpu', x, y);
+    const gpu = await lossAndGrads('webgpu', x, y);
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(cpu.loss).toBeGreaterThan(Math.log(256) - 0.1); // untrained: ≈ uniform over 256 bytes
+    expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(LOSS_RTOL);
+    expect(gpu.grads.length).toBe(cpu.grads.length);
+    const worst: [string, number][] = cpu.grads.map((c, i) => {
+      const g = gpu.grads[i]!;
+      let maxAbs = 0;
+      let maxDiff = 0;
+      for (let j = 0; j < c.length; j++) {
+        maxAbs = Math.max(maxAbs, Math.abs(c[j]!));
+        maxDiff = Math.max(maxDiff, Math.abs(g[j]! - c[j]!));
+      }
+      return [cpu.names[i]!, maxAbs > 0 ? maxDiff / maxAbs : maxDiff];
+    });
+    console.log(`[webgpu] loss cpu ${cpu.loss} webgpu ${gpu.loss}; worst gradient ${JSON.stringify(worst.reduce((a, b) => (b[1] > a[1] ? b : a)))}`);
+    for (const [name, rel] of worst) expect(rel, name).toBeLessThan(GRAD_TOL);
+  });
+
+  it('20 training steps: the same losses as on cpu, and a flat tensor count', async () => {
+    const tok = await getTokenizer('byte', { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
+    const tokens = await loadTokens('validation', tok, { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
+    const cpu = await train20('cpu', tokens);
+    const gpu = await train20('webgpu', tokens);
+    const diffs = gpu.losses.map((l, i) => Math.abs(l - cpu.losses[i]!));
+    console.log(`[webgpu] 20 steps: loss ${cpu.losses[0]!.toFixed(4)} -> ${cpu.losses[19]!.toFixed(4)} on cpu; max |webgpu - cpu| ${Math.max(...diffs).toExponential(2)}`);
+    expect(cpu.losses[19]!).toBeLessThan(cpu.losses[0]! - 0.3); // it learns something in 20 steps at lr 3e-3
+    for (let i = 0; i < 20; i++) expect(diffs[i]!, `step ${i}`).toBeLessThan(TRAIN_LOSS_ATOL);
+    // parameters, moments and gradients stay on the device: nothing accumulates per step
+    expect(new Set(gpu.counts.slice(1)).size).toBe(1);
+  });
+});
