@@ -212,7 +212,8 @@ async function tryCpu(): Promise<TryResult> {
 async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): Promise<TryResult> {
   const backend: BackendName = 'webgpu';
   const gpu = await import('./gpu/webgpu.ts');
-  const { adapters, problems } = await gpu.listAdapters();
+  // auto without a chosen adapter looks for hardware only (Vulkan/Metal/D3D12), skipping the GL probe
+  const { adapters, problems } = await gpu.listAdapters({ coreOnly: !explicit && !adapterChoice });
   const fix = gpu.WEBGPU_FIX;
   const picked = gpu.pickAdapter(adapters, adapterChoice, explicit);
   if (typeof picked === 'string') {

@@ -74,7 +74,7 @@ function adapterInfo(a: GPUAdapter): AdapterInfoLike {
 }
 
 let dawn: DawnModule | null = null;
-let listing: AdapterListing | null = null;
+const listings = new Map<boolean, AdapterListing>();
 /** Dawn instances stay referenced for the life of the process: one collected under its device crashes Dawn. */
 const instances: GPU[] = [];
 
@@ -127,10 +127,15 @@ function dawnBackendsHere(): DawnBackend[] {
 /**
  * Every adapter Dawn offers here, hardware first. Each Dawn backend is asked for its
  * high-performance and its low-power adapter (a laptop's discrete and integrated GPU).
- * Never throws; the listing is made once per process.
+ * With `coreOnly`, Dawn's OpenGL ES backend is skipped: it offers software rasterisers (and GPUs
+ * old enough to lack Vulkan), costs a second or two and prints Dawn warnings, so `auto` does
+ * without it. Never throws; each listing is made once per process.
  */
-export async function listAdapters(): Promise<AdapterListing> {
-  if (listing) return listing;
+export async function listAdapters(o: { coreOnly?: boolean } = {}): Promise<AdapterListing> {
+  const coreOnly = !!o.coreOnly;
+  const cached = listings.get(coreOnly);
+  if (cached) return cached;
+  let listing: AdapterListing;
   const problems: string[] = [];
   let mod: DawnModule;
   try {
@@ -138,11 +143,12 @@ export async function listAdapters(): Promise<AdapterListing> {
   } catch (e) {
     const msg = errorText(e);
     const missing = /Cannot find (package|module) 'webgpu'/.test(msg);
-    listing = { adapters: [], problems: [missing ? "module webgpu not installed" : `loading Dawn (webgpu) failed: ${msg}`] };
+    listing = { adapters: [], problems: [missing ? 'module webgpu not installed' : `loading Dawn (webgpu) failed: ${msg}`] };
+    listings.set(coreOnly, listing);
     return listing;
   }
   const found: WebGpuAdapter[] = [];
-  for (const b of dawnBackendsHere()) {
+  for (const b of dawnBackendsHere().filter((d) => !(coreOnly && d === 'opengles'))) {
     if (b === 'vulkan' && process.platform === 'linux' && !vulkanLoaderPresent()) {
       problems.push('vulkan: the Vulkan loader libvulkan.so.1 is not installed');
       continue;
@@ -181,6 +187,7 @@ export async function listAdapters(): Promise<AdapterListing> {
   // Hardware before software, otherwise Dawn's order (vulkan before GL, high-performance first).
   const adapters = [...found.filter((a) => !a.software), ...found.filter((a) => a.software)].map((a, index) => ({ ...a, index }));
   listing = { adapters, problems };
+  listings.set(coreOnly, listing);
   return listing;
 }
 
@@ -209,7 +216,7 @@ export function pickAdapter(adapters: WebGpuAdapter[], choice: string | undefine
   const sw = adapters.find((a) => a.software);
   if (sw && allowSoftware) return sw;
   if (sw) return `only a software adapter (${sw.name}, a CPU rasteriser: a correctness path, not a fast one), which auto does not use; ask for it with --backend webgpu`;
-  return 'no WebGPU adapter';
+  return allowSoftware ? 'no WebGPU adapter' : 'no hardware WebGPU adapter (auto never uses a software one such as llvmpipe: ask for that with --backend webgpu)';
 }
 
 /**
