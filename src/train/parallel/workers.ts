@@ -24,6 +24,9 @@ export function resolveWorkers(requested: number | 'auto' | undefined, backend: 
   if (!(Number.isInteger(requested) && requested >= 1)) {
     throw new UserError(`--workers must be a positive integer or 'auto' (got ${requested}).`);
   }
+  if (backend === 'webgpu' && requested > 1) {
+    throw new UserError(`--workers ${requested}: the webgpu backend runs one worker (one GPU device, whose worker threads could only read back synchronously); use --workers 1 or auto.`);
+  }
   if (requested > batch) throw new UserError(`--workers ${requested} exceeds the batch of ${batch} sequences; use at most ${batch}.`);
   return requested;
 }
