@@ -18,7 +18,9 @@
 #   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 #   apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 # then carry `.gl`; this script unpacks .gl/*.deb itself and points Vulkan/EGL at the driver's
-# files under /usr/local/nvidia when the standard places have none.
+# files under /usr/local/nvidia when the standard places have none. That image has no Node: build
+# .gpucheck/bundle.tar.xz here with scripts/gpu-bundle.sh and carry `.gpucheck` too. The call:
+#   run(carry=['.gl', '.gpucheck'], timeout_s=540, command='scripts/gpu-check.sh 2>&1 | tee $OUT/gpu-check.log')
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,14 +47,22 @@ if [ "$icd_found" = 0 ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
   echo "gpu-check: no NVIDIA Vulkan ICD (nvidia_icd.json) found; in Docker set NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics." >&2
 fi
 
-command -v node >/dev/null || { echo "gpu-check: node (>= 20) is not on PATH" >&2; exit 1; }
-[ -d node_modules/webgpu ] || { echo "gpu-check: node_modules/webgpu missing: run 'npm ci' (webgpu is an optional dependency)" >&2; exit 1; }
+# Node and the CLI: this checkout's (npm ci), or the carried bundle from scripts/gpu-bundle.sh.
+NODE=node
+CLI=(bin/chinchilla.js)
+if ! command -v node >/dev/null || [ ! -d node_modules/webgpu ]; then
+  [ -f .gpucheck/bundle.tar.xz ] || { echo "gpu-check: no node (>= 20) with this repo's node_modules here, and no .gpucheck/bundle.tar.xz (make it with scripts/gpu-bundle.sh and carry .gpucheck)" >&2; exit 1; }
+  mkdir -p /tmp/gpucheck && xz -dc .gpucheck/bundle.tar.xz | tar -C /tmp/gpucheck -xf -
+  NODE=/tmp/gpucheck/node
+  CLI=(/tmp/gpucheck/chinchilla.mjs)
+fi
+chinchilla() { "$NODE" "${CLI[@]}" "$@"; }
 
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
 echo "== nvidia-smi: ${GPU_NAME:-no GPU listed}"
 
 # 2. doctor (the WebGPU adapters section says which adapter auto and --gpu-adapter would use)
-node bin/chinchilla.js doctor || true
+chinchilla doctor || true
 
 # 3. fp32 peak (TFLOP/s, boost clock, dense FMA) of common NVIDIA GPUs, from NVIDIA's datasheets.
 peak_tflops() {
@@ -88,12 +98,12 @@ mkdir -p "$results"
 printf '\n%-9s %12s %12s %10s %9s  %s\n' model params tokens/s GFLOP/s "% peak" device
 for m in $MODELS; do
   json="$results/gpu-check-$m.json"
-  if ! node bin/chinchilla.js bench --backend webgpu --gpu-adapter "$ADAPTER" --model "$tmp/$m.json" --tokenizer gpt2 \
+  if ! chinchilla bench --backend webgpu --gpu-adapter "$ADAPTER" --model "$tmp/$m.json" --tokenizer gpt2 \
     --batch 32 --steps "$STEPS" --warmup-steps "$WARMUP" --json >"$json" 2>"$results/gpu-check-$m.err"; then
     echo "$m: bench failed:"; grep -v '^Warning: ' "$results/gpu-check-$m.err" | tail -5
     continue
   fi
-  PEAK="$PEAK" node -e '
+  PEAK="$PEAK" "$NODE" -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const peak = Number(process.env.PEAK);
     const frac = peak > 0 ? ((100 * r.gflops) / (peak * 1000)).toFixed(2) + "%" : "n/a";
