@@ -5,9 +5,10 @@
 #   node              this machine's Node binary (linux-x64)
 #   chinchilla.mjs    the CLI bundled by esbuild (tfjs, yargs, zod, tokenizers … inside)
 #   node_modules/     only what cannot be bundled: webgpu (dawn.node for linux-x64) and @resvg
+# (no wasm backend inside: doctor shows it failing there, which does not matter for the GPU check)
 # gpu-check.sh unpacks it to /tmp when node or node_modules are missing. Build it here, from the
 # repo root, after `npm ci`:   scripts/gpu-bundle.sh
-# and keep it out of git:      echo /.gpucheck/ >>.git/info/exclude
+# (.gitignore keeps .gpucheck/ and .gl/ out of git; the device tool carries ignored paths by name)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(uname -m)" = x86_64 ] || { echo "gpu-bundle: build it on x86-64 (the GPU machine's processor)" >&2; exit 1; }

@@ -14,11 +14,11 @@
 #
 # On this workplace's lent NVIDIA machines (the device tool; its KINDS.md): the image has the
 # driver but not always the loaders. Prepare once, here, in the repo root (KINDS.md's recipe):
-#   echo /.gl/ >>.git/info/exclude; mkdir -p .gl /tmp/amd64/partial
+#   mkdir -p .gl /tmp/amd64/partial          # (.gl/ is in .gitignore)
 #   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 #   apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 # then carry `.gl`; this script unpacks .gl/*.deb itself and points Vulkan/EGL at the driver's
-# files under /usr/local/nvidia when the standard places have none. That image has no Node: build
+# files under /usr/local/nvidia when the standard places have none. KINDS.md lists no Node there: build
 # .gpucheck/bundle.tar.xz here with scripts/gpu-bundle.sh and carry `.gpucheck` too. The call:
 #   run(carry=['.gl', '.gpucheck'], timeout_s=540, command='scripts/gpu-check.sh 2>&1 | tee $OUT/gpu-check.log')
 set -euo pipefail
