@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-check.sh needs on a machine that has an NVIDIA GPU but neither Node nor
 # this repo's node_modules (this workplace's lent GPU machines: a Python/CUDA image, no network),
-# into one file small enough to carry: .gpucheck/bundle.tar.xz (~40 MB) holding
+# into one file small enough to carry: .gpucheck/bundle.tar.xz (32 MB as built here) holding
 #   node              this machine's Node binary (linux-x64)
 #   chinchilla.mjs    the CLI bundled by esbuild (tfjs, yargs, zod, tokenizers … inside)
 #   node_modules/     only what cannot be bundled: webgpu (dawn.node for linux-x64) and @resvg
