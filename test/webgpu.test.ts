@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.ts';
 import { BatchSampler } from '../src/data/batches.ts';
 import { getTokenizer, loadTokens } from '../src/data/index.ts';
-import { listAdapters } from '../src/gpu/webgpu.ts';
+import { listAdapters, pickAdapter, type WebGpuAdapter } from '../src/gpu/webgpu.ts';
+import { UserError } from '../src/util/errors.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/adamw.ts';
@@ -74,6 +75,30 @@ async function train20(backend: 'cpu' | 'webgpu', tokens: Int32Array): Promise<{
   model.dispose();
   return { losses, counts };
 }
+
+describe('pickAdapter (which adapter --backend and --gpu-adapter get)', () => {
+  const mk = (index: number, name: string, software: boolean): WebGpuAdapter =>
+    ({ index, name, driver: '', vendor: '', dawnBackend: software ? 'opengles' : 'vulkan', software, featureLevel: 'core', maxBufferBytes: 0, maxStorageBufferBindingBytes: 0, handle: null as never });
+  const gpu = mk(0, 'NVIDIA H200', false);
+  const igpu = mk(1, 'Intel(R) UHD Graphics 630', false);
+  const llvmpipe = mk(2, 'llvmpipe-llvm-15-0-6-256-bits', true);
+
+  it('auto takes the first hardware adapter and never a software one', () => {
+    expect(pickAdapter([gpu, igpu, llvmpipe], undefined, false)).toBe(gpu);
+    expect(pickAdapter([llvmpipe], undefined, false)).toMatch(/only a software adapter .*llvmpipe.*auto does not use; ask for it with --backend webgpu/);
+    expect(pickAdapter([], undefined, false)).toMatch(/^no hardware WebGPU adapter/);
+  });
+  it('an explicit --backend webgpu takes a software adapter when there is nothing else', () => {
+    expect(pickAdapter([llvmpipe], undefined, true)).toBe(llvmpipe);
+  });
+  it('--gpu-adapter: a number is an index, anything else part of a name; no match is a UserError', () => {
+    expect(pickAdapter([gpu, igpu, llvmpipe], '1', false)).toBe(igpu);
+    expect(pickAdapter([gpu, igpu, llvmpipe], 'intel', false)).toBe(igpu);
+    expect(pickAdapter([gpu, igpu, llvmpipe], 'LLVMPIPE', false)).toBe(llvmpipe);
+    expect(() => pickAdapter([llvmpipe], '5', true)).toThrow(UserError); // not 'llvm-15'
+    expect(() => pickAdapter([gpu], 'amd', false)).toThrow(/--gpu-adapter 'amd' matches no WebGPU adapter; the adapters here are: #0 NVIDIA H200 \(vulkan, hardware\)/);
+  });
+});
 
 describe.runIf(required && !adapter)('webgpu in CI', () => {
   it('has Dawn and Mesa (CHINCHILLA_REQUIRE_WEBGPU=1)', () => {

@@ -205,9 +205,9 @@ export function describeAdapter(a: Pick<WebGpuAdapter, 'index' | 'name' | 'dawnB
 export function pickAdapter(adapters: WebGpuAdapter[], choice: string | undefined, allowSoftware: boolean): WebGpuAdapter | string {
   const list = adapters.map(describeAdapter).join('; ') || 'none';
   if (choice !== undefined && choice !== '') {
-    const byIndex = /^\d+$/.test(choice) ? adapters[Number(choice)] : undefined;
     const q = choice.toLowerCase();
-    const hit = byIndex ?? adapters.find((a) => `${a.name} ${a.driver} ${a.dawnBackend}`.toLowerCase().includes(q));
+    // a number is an index, never part of a name ('5' would match 'llvm-15')
+    const hit = /^\d+$/.test(choice) ? adapters[Number(choice)] : adapters.find((a) => `${a.name} ${a.driver} ${a.dawnBackend}`.toLowerCase().includes(q));
     if (!hit) throw new UserError(`--gpu-adapter '${choice}' matches no WebGPU adapter; the adapters here are: ${list}. Give an index or part of a name.`);
     return hit;
   }
