@@ -5,6 +5,9 @@
  * CHINCHILLA_REQUIRE_WEBGPU=1 so that a missing Dawn/Mesa fails there instead of skipping.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.ts';
 import { BatchSampler } from '../src/data/batches.ts';
@@ -13,15 +16,16 @@ import { listAdapters, pickAdapter, type WebGpuAdapter } from '../src/gpu/webgpu
 import { UserError } from '../src/util/errors.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
-import { AdamW } from '../src/train/adamw.ts';
-import { trainStep } from '../src/train/step.ts';
+import { parseTrainConfig } from '../src/train/config.ts';
+import { readMetricsCsv } from '../src/train/metrics.ts';
+import { trainRun } from '../src/train/trainer.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 
 /**
  * Tolerances. Both backends compute in float32 but sum in different orders (tiled GPU
  * matmuls vs JavaScript loops). Measured on llvmpipe (2026-11-29): the loss equal to the
- * last bit, gradients within 5.5e-7 of each tensor's largest entry, 20 Adam steps' losses
- * within 4.8e-7 nats. The bounds leave ~20–200× room for hardware adapters, which may fuse
+ * last bit, gradients within 5.5e-7 of each tensor's largest entry, the trainer's 20 step
+ * losses within 9.5e-7 nats and its validation loss within 6.6e-7. The bounds leave ~20–200× room for hardware adapters, which may fuse
  * multiply-adds and reduce in other orders.
  */
 const LOSS_RTOL = 1e-5;
@@ -58,22 +62,26 @@ async function lossAndGrads(backend: 'cpu' | 'webgpu', x: Int32Array, y: Int32Ar
   return { loss, grads: out, names };
 }
 
-/** 20 AdamW steps (batch 8, micro-batch 4, constant lr) on `backend`: the losses and the tensor count after each step. */
-async function train20(backend: 'cpu' | 'webgpu', tokens: Int32Array): Promise<{ losses: number[]; counts: number[] }> {
-  await initBackend(backend, { quiet: true, gpuAdapter: backend === 'webgpu' ? String(adapter!.index) : undefined });
-  const model = new GPT(cfg);
-  const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  const sampler = new BatchSampler(tokens, { batch: 8, context: 64, seed: 5 });
-  const setup = { model, opt, sampler, batch: 8, microBatch: 4, gradClip: 1, seed: 5 };
+/**
+ * A 20-step run of the trainer (batch 8, micro-batch 4; evaluation at 0 and 20, checkpoint, metrics.csv)
+ * on `backend`: the training loss and the tensor count after each step, and the final validation loss.
+ */
+async function train20(backend: 'cpu' | 'webgpu', outDir: string): Promise<{ losses: number[]; counts: number[]; val: number }> {
+  const info = await initBackend(backend, { quiet: true, gpuAdapter: backend === 'webgpu' ? String(adapter!.index) : undefined });
+  const train = parseTrainConfig(
+    { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 20, batch: 8, micro_batch: 4, lr: 3e-3, warmup_steps: 2, eval_interval: 20, eval_windows: 16 },
+    'test',
+  );
   const losses: number[] = [];
   const counts: number[] = [];
-  for (let s = 0; s < 20; s++) {
-    losses.push(await trainStep(setup, s, 3e-3));
-    counts.push(tf.memory().numTensors);
-  }
-  opt.dispose();
-  model.dispose();
-  return { losses, counts };
+  const res = await trainRun(
+    { model: tiny, train, data: { dataDir: shared!, quiet: true }, outDir, resume: false, workers: 1 },
+    info,
+    { log: () => {}, onStep: (e) => { losses.push(e.loss); counts.push(tf.memory().numTensors); } },
+  );
+  expect(res.status).toBe('finished');
+  const rows = readMetricsCsv(join(outDir, 'metrics.csv'));
+  return { losses, counts, val: rows[rows.length - 1]!.val_loss };
 }
 
 describe('pickAdapter (which adapter --backend and --gpu-adapter get)', () => {
@@ -132,16 +140,21 @@ describe.skipIf(!adapter || !shared)('webgpu backend vs cpu on the tiny model', 
     for (const [name, rel] of worst) expect(rel, name).toBeLessThan(GRAD_TOL);
   });
 
-  it('20 training steps: the same losses as on cpu, and a flat tensor count', async () => {
-    const tok = await getTokenizer('byte', { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
-    const tokens = await loadTokens('validation', tok, { dataDir: shared!, dataset: 'wikitext-2-v1', quiet: true });
-    const cpu = await train20('cpu', tokens);
-    const gpu = await train20('webgpu', tokens);
-    const diffs = gpu.losses.map((l, i) => Math.abs(l - cpu.losses[i]!));
-    console.log(`[webgpu] 20 steps: loss ${cpu.losses[0]!.toFixed(4)} -> ${cpu.losses[19]!.toFixed(4)} on cpu; max |webgpu - cpu| ${Math.max(...diffs).toExponential(2)}`);
-    expect(cpu.losses[19]!).toBeLessThan(cpu.losses[0]! - 0.3); // it learns something in 20 steps at lr 3e-3
-    for (let i = 0; i < 20; i++) expect(diffs[i]!, `step ${i}`).toBeLessThan(TRAIN_LOSS_ATOL);
-    // parameters, moments and gradients stay on the device: nothing accumulates per step
-    expect(new Set(gpu.counts.slice(1)).size).toBe(1);
+  it('20 training steps of the trainer: the same losses as on cpu, and a flat tensor count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chl-webgpu-'));
+    try {
+      const cpu = await train20('cpu', join(dir, 'cpu'));
+      const gpu = await train20('webgpu', join(dir, 'webgpu'));
+      expect(gpu.losses.length).toBe(20);
+      const diffs = gpu.losses.map((l, i) => Math.abs(l - cpu.losses[i]!));
+      console.log(`[webgpu] 20 steps: loss ${cpu.losses[0]!.toFixed(4)} -> ${cpu.losses[19]!.toFixed(4)} on cpu; max |webgpu - cpu| ${Math.max(...diffs).toExponential(2)}; val ${cpu.val} vs ${gpu.val}`);
+      expect(cpu.losses[19]!).toBeLessThan(cpu.losses[0]! - 0.3); // it learns something in 20 steps at lr 3e-3
+      for (let i = 0; i < 20; i++) expect(diffs[i]!, `step ${i + 1}`).toBeLessThan(TRAIN_LOSS_ATOL);
+      expect(Math.abs(gpu.val - cpu.val)).toBeLessThan(TRAIN_LOSS_ATOL);
+      // parameters, moments and gradients stay on the device: nothing accumulates per step
+      expect(new Set(gpu.counts.slice(1)).size).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
