@@ -42,6 +42,8 @@ export interface BackendInfo {
   threads?: number;
   /** Memory one forward+backward may use, when the backend knows it (webgpu: from the adapter). */
   memoryBudgetBytes?: number;
+  /** Largest tensor one kernel may bind (webgpu: the adapter's maxStorageBufferBindingSize; llvmpipe 128 MiB). */
+  maxTensorBytes?: number;
 }
 
 const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -228,7 +230,7 @@ async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): 
   const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser on the CPU: a correctness path' : ''})`;
   return {
     attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
-    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked) },
+    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked), maxTensorBytes: picked.maxStorageBufferBindingBytes },
   };
 }
 

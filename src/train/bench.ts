@@ -8,7 +8,7 @@ import { paramCounts } from '../model/params.ts';
 import { Rng } from '../util/rng.ts';
 import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
-import { memoryBudgetBytes } from './memory.ts';
+import { gptOptions, memoryBudgetBytes } from './memory.ts';
 import { WorkerPool } from './parallel/pool.ts';
 import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
 import { PhaseTimer, trainStep, type StepPhase } from './step.ts';
@@ -167,7 +167,7 @@ export async function timeSteps(
 }> {
   const workers = resolveWorkers(o.workers ?? workersFromEnv(), backend.backend, t.batch);
   const microBatch = workerMicroBatch(cfg, t.micro_batch, t.batch, workers, memoryBudgetBytes(backend));
-  const model = new GPT(cfg);
+  const model = new GPT(cfg, gptOptions(backend));
   const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const sampler = new BatchSampler(tokens, { batch: t.batch, context: cfg.context, seed: t.seed });
   const base = { model, sampler, batch: t.batch, microBatch, seed: t.seed };

@@ -1,6 +1,6 @@
 import type { BackendInfo } from '../backend.ts';
 import type { ResolvedModelConfig } from '../model/config.ts';
-import { estimateStepBytes } from '../model/gpt.ts';
+import { DEFAULT_MAX_LOGITS_PER_CHUNK, estimateStepBytes, type GPTOptions } from '../model/gpt.ts';
 
 const MB = 2 ** 20;
 
@@ -26,6 +26,15 @@ export function memoryBudgetBytes(backend: Pick<BackendInfo, 'backend' | 'memory
     case 'webgpu': // from the adapter (src/gpu/webgpu.ts adapterMemoryBudget)
       return backend.memoryBudgetBytes ?? 4000 * MB;
   }
+}
+
+/**
+ * Model options the backend imposes: where one kernel may bind at most `maxTensorBytes` (webgpu),
+ * the loss computes its logits in row chunks that fit (a 32×256×50257 float32 block is 1.6 GB).
+ */
+export function gptOptions(backend: Pick<BackendInfo, 'maxTensorBytes'>): GPTOptions {
+  if (!backend.maxTensorBytes) return {};
+  return { maxLogitsPerChunk: Math.min(DEFAULT_MAX_LOGITS_PER_CHUNK, Math.floor(backend.maxTensorBytes / 4)) };
 }
 
 /** The largest divisor of `batch` whose forward+backward fits in `budget` bytes (at least 1). */

@@ -15,7 +15,7 @@ import { AdamW } from './adamw.ts';
 import { trainStep, type StepSetup } from './step.ts';
 import { loadCheckpoint, removeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { warmupSteps, type TrainConfig } from './config.ts';
-import { chooseMicroBatch, memoryBudgetBytes } from './memory.ts';
+import { chooseMicroBatch, gptOptions, memoryBudgetBytes } from './memory.ts';
 import { WorkerPool } from './parallel/pool.ts';
 import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
 import { MetricsCsv, readMetricsCsv } from './metrics.ts';
@@ -178,7 +178,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   const evalData = evalSet(data.validation, { context: cfg.context, windows: t.eval_windows, seed: EVAL_SEED });
 
   mkdirSync(outDir, { recursive: true });
-  const model = new GPT(cfg);
+  const model = new GPT(cfg, gptOptions(backend));
   const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const csv = new MetricsCsv(csvPath);
   const stepSetup: StepSetup = { model, opt, sampler, batch: t.batch, microBatch: workerMicro, gradClip: t.grad_clip, seed: t.seed };
