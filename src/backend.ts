@@ -4,6 +4,9 @@
  *
  * Order for 'auto' (first that loads AND runs a tiny op wins):
  *   tensorflow-gpu  @tensorflow/tfjs-node-gpu  (libtensorflow with CUDA)
+ *   webgpu          @tensorflow/tfjs-backend-webgpu on Dawn (the optional `webgpu`
+ *                   package): Vulkan/Metal/D3D12 on a hardware adapter; a software
+ *                   adapter (llvmpipe, SwiftShader) only when asked for explicitly
  *   tensorflow      @tensorflow/tfjs-node      (libtensorflow on CPU)
  *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD)
  *   cpu             pure JavaScript (always there)
@@ -19,9 +22,9 @@ import { UserError } from './util/errors.ts';
 
 export type { KernelLayouts };
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   backend: BackendName;
@@ -31,7 +34,7 @@ export interface BackendAttempt {
   /** What the user can do to get this backend. */
   fix?: string;
 }
-const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 const require = createRequire(import.meta.url);
 
 /** What tfjs-node-gpu 4.x needs; overridden by src/gpu/cuda.ts when that module is present. */
@@ -103,6 +106,8 @@ interface TryInfo {
   threads?: number;
   /** memory one forward+backward may use, when the backend knows it (e.g. from a GPU adapter) */
   memoryBudgetBytes?: number;
+  /** largest tensor one kernel may bind (webgpu: the adapter's maxStorageBufferBindingSize; llvmpipe 128 MiB) */
+  maxTensorBytes?: number;
 }
 interface TryResult {
   attempt: BackendAttempt;
@@ -202,10 +207,36 @@ async function tryCpu(): Promise<TryResult> {
   return { attempt: { backend: 'cpu', ok: true, reason: 'loaded' }, info: { backend: 'cpu', tfBackend: 'cpu', device: 'CPU, pure JavaScript' } };
 }
 
-function tryBackend(b: BackendName): Promise<TryResult> {
+/** webgpu: Dawn's adapter list; a software adapter only when webgpu was asked for by name. */
+async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): Promise<TryResult> {
+  const backend: BackendName = 'webgpu';
+  const gpu = await import('./gpu/webgpu.ts');
+  // auto without a chosen adapter looks for hardware only (Vulkan/Metal/D3D12), skipping the GL probe
+  const { adapters, problems } = await gpu.listAdapters({ coreOnly: !explicit && !adapterChoice });
+  const fix = gpu.WEBGPU_FIX;
+  const picked = gpu.pickAdapter(adapters, adapterChoice, explicit);
+  if (typeof picked === 'string') {
+    const why = adapters.length ? picked : [picked, ...problems].join('; ');
+    return { attempt: { backend, ok: false, reason: why, fix } };
+  }
+  try {
+    await gpu.activateWebGpu(picked);
+  } catch (e) {
+    return { attempt: { backend, ok: false, reason: `the webgpu backend failed to run on ${gpu.describeAdapter(picked)}: ${errorText(e)}`, fix } };
+  }
+  const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser on the CPU: a correctness path' : ''})`;
+  return {
+    attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
+    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked), maxTensorBytes: picked.maxStorageBufferBindingBytes },
+  };
+}
+
+function tryBackend(b: BackendName, explicit = false, gpuAdapter?: string): Promise<TryResult> {
   switch (b) {
     case 'tensorflow-gpu':
       return tryTensorflow(true);
+    case 'webgpu':
+      return tryWebgpu(explicit, gpuAdapter);
     case 'tensorflow':
       return tryTensorflow(false);
     case 'wasm':
@@ -234,7 +265,7 @@ function quietTfjs(): void {
  * runs a tiny op; an explicit request that cannot load is a UserError with the reason
  * and the fix. Prints one line (unless quiet).
  */
-export async function initBackend(req: BackendRequest, o: { quiet?: boolean } & ProfileOverrides = {}): Promise<BackendInfo> {
+export async function initBackend(req: BackendRequest, o: { quiet?: boolean; gpuAdapter?: string } & ProfileOverrides = {}): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(req)) {
     throw new UserError(`unknown backend '${String(req)}' (--backend); choose one of: ${BACKEND_CHOICES.join(', ')}`);
   }
@@ -244,7 +275,7 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } & 
   const candidates = req === 'auto' ? ORDER : [req];
   const attempts: BackendAttempt[] = [];
   for (const b of candidates) {
-    const r = await tryBackend(b);
+    const r = await tryBackend(b, req !== 'auto', o.gpuAdapter);
     attempts.push(r.attempt);
     if (r.info) {
       active = { info: r.info, attempts };
@@ -319,6 +350,10 @@ export interface BackendProfile {
   bitReproducible: boolean;
   /** Tensors can be read back synchronously (dataSync); the training path never relies on it. */
   syncReadback: boolean;
+  /** Largest tensor one kernel may bind, where the backend limits it (webgpu); the loss chunks its logits to fit. */
+  maxTensorBytes?: number;
+  /** The libtensorflow npm package behind the backend (tensorflow, tensorflow-gpu), for its native extras (summary writer). */
+  nativeModule?: string;
 }
 /** The former name of BackendProfile; `backend` is `name`. */
 export type BackendInfo = BackendProfile & { backend: BackendName };
@@ -335,6 +370,7 @@ const TRAITS: Record<string, { budgetMb: number; cpuBound: boolean; bitReproduci
   // a GPU backend without synchronous read-back (webgpu under Node); its budget comes from the adapter when known
   webgpu: { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false },
 };
+const NATIVE_MODULE: Partial<Record<BackendName, string>> = { tensorflow: '@tensorflow/tfjs-node', 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu' };
 const UNKNOWN_TRAITS = { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false };
 
 /** The profile of a backend that loaded; `overrides` come from the CLI (--memory-budget-mb). */
@@ -352,6 +388,8 @@ function profileFor(info: TryInfo, attempts: BackendAttempt[], overrides: Profil
     defaultWorkers: t.cpuBound ? availableParallelism() : 1,
     bitReproducible: t.bitReproducible,
     syncReadback: t.syncReadback,
+    ...(info.maxTensorBytes !== undefined ? { maxTensorBytes: info.maxTensorBytes } : {}),
+    ...(NATIVE_MODULE[info.backend] ? { nativeModule: NATIVE_MODULE[info.backend] } : {}),
   };
 }
 

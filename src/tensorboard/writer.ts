@@ -84,14 +84,15 @@ export class TfNodeScalarWriter implements ScalarWriter {
 }
 
 /**
- * A writer for `logdir`: tfjs-node's when the run uses the tensorflow backend
- * (`tensorflow` or `tensorflow-gpu`), else the tfrecord-based one.
+ * A writer for `logdir`: tfjs-node's when the run's backend is a libtensorflow
+ * package (the profile's `nativeModule`, e.g. '@tensorflow/tfjs-node-gpu'),
+ * else the tfrecord-based one.
  */
-export function scalarWriter(logdir: string, backendName?: string): ScalarWriter {
-  if (backendName === 'tensorflow' || backendName === 'tensorflow-gpu') {
+export function scalarWriter(logdir: string, nativeModule?: string): ScalarWriter {
+  if (nativeModule) {
     try {
       const require = createRequire(import.meta.url);
-      const mod = require(backendName === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node') as {
+      const mod = require(nativeModule) as {
         node: { summaryFileWriter(dir: string): TfNodeSummaryWriter };
       };
       mkdirSync(logdir, { recursive: true });

@@ -1,5 +1,14 @@
 import type { ResolvedModelConfig } from '../model/config.ts';
-import { estimateStepBytes } from '../model/gpt.ts';
+import { DEFAULT_MAX_LOGITS_PER_CHUNK, estimateStepBytes, type GPTOptions } from '../model/gpt.ts';
+
+/**
+ * Model options the backend imposes: where one kernel may bind at most `maxTensorBytes` (webgpu),
+ * the loss computes its logits in row chunks that fit (a 32×256×50257 float32 block is 1.6 GB).
+ */
+export function gptOptions(backend: { maxTensorBytes?: number }): GPTOptions {
+  if (!backend.maxTensorBytes) return {};
+  return { maxLogitsPerChunk: Math.min(DEFAULT_MAX_LOGITS_PER_CHUNK, Math.floor(backend.maxTensorBytes / 4)) };
+}
 
 /**
  * The largest divisor of `batch` whose forward+backward fits in `budget` bytes

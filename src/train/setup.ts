@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.ts';
 import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
 import type { EvalSetId } from './evaluate.ts';
-import { chooseMicroBatch } from './memory.ts';
+import { chooseMicroBatch, gptOptions } from './memory.ts';
 import { WorkerPool } from './parallel/pool.ts';
 import type { EvalSetSpec } from './parallel/protocol.ts';
 import { resolveWorkers, workerMicroBatch } from './parallel/workers.ts';
@@ -71,7 +71,7 @@ export function setUpTraining(cfg: ResolvedModelConfig, t: TrainConfig, profile:
   }
   // each worker cuts its micro-batches from its own share of the batch
   const microBatch = ranks > 1 ? workerMicroBatch(cfg, t.micro_batch, t.batch, ranks, budget) : mainMicro;
-  const model = new GPT(cfg, { kernels: profile.kernels });
+  const model = new GPT(cfg, { kernels: profile.kernels, ...gptOptions(profile) });
   const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const sampler = new BatchSampler(tokens, { batch: t.batch, context: cfg.context, seed: t.seed });
   return {

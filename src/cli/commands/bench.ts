@@ -47,8 +47,8 @@ const command: CommandModule<object, Args> = {
     const modelPath = resolve(argv.model);
     const model = loadModelConfig(modelPath);
     const train = parseTrainConfig(trainOverrides(argv), 'command-line flags');
-    const { workers, memoryBudgetMb } = runtimeOptions(argv);
-    const backend = await initBackend(argv.backend as BackendRequest, { quiet: argv.json, memoryBudgetMb });
+    const { workers, memoryBudgetMb, gpuAdapter } = runtimeOptions(argv);
+    const backend = await initBackend(argv.backend as BackendRequest, { quiet: argv.json, memoryBudgetMb, gpuAdapter });
     const bar = progressBar('bench', argv.steps + argv['warmup-steps'], { unit: ' steps', quiet: argv.json });
     const r = await runBench(
       {

@@ -62,7 +62,7 @@ const command: CommandModule<object, Args> = {
     const shard = argv.shard !== undefined ? parseShard(argv.shard) : undefined;
     const sweepDir = sweepDirFor(plan, argv.out);
     const runtime = runtimeOptions(argv);
-    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb });
+    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb, gpuAdapter: runtime.gpuAdapter });
     let dashboard: DashboardServer | null = null;
     if (argv.serve && !argv['dry-run']) {
       mkdirSync(sweepDir, { recursive: true });
@@ -72,7 +72,7 @@ const command: CommandModule<object, Args> = {
     const writers: ScalarWriter[] = [];
     const runHooks = argv.tensorboard
       ? (run: { name: string }) => {
-          const w = scalarWriter(join(resolve(argv.tensorboard!), plan.name, run.name), backend.backend);
+          const w = scalarWriter(join(resolve(argv.tensorboard!), plan.name, run.name), backend.nativeModule);
           writers.push(w);
           return tensorboardHooks(w);
         }

@@ -72,10 +72,10 @@ const command: CommandModule<object, Args> = {
     const tokName = train.tokenizer.replace(/[^A-Za-z0-9_.-]/g, '');
     const outDir = resolve(argv.out ?? `runs/train/${modelName}-${tokName}-s${train.seed}`);
     const runtime = runtimeOptions(argv);
-    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb });
+    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb, gpuAdapter: runtime.gpuAdapter });
     const sig = stopOnSigint('training');
     let bar: Progress | null = null;
-    const tb: ScalarWriter | null = argv.tensorboard ? scalarWriter(resolve(argv.tensorboard, basename(outDir)), backend.backend) : null;
+    const tb: ScalarWriter | null = argv.tensorboard ? scalarWriter(resolve(argv.tensorboard, basename(outDir)), backend.nativeModule) : null;
     try {
       const res = await trainRun(
         {

@@ -21,7 +21,15 @@ export const backendOption = {
     type: 'string',
     choices: BACKEND_CHOICES as unknown as string[],
     default: 'auto',
-    describe: 'compute backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order',
+    describe:
+      'compute backend: auto tries tensorflow-gpu, webgpu (hardware adapters only), tensorflow, wasm, cpu in that order; ' +
+      'webgpu asked for by name also takes a software adapter (llvmpipe)',
+  },
+  'gpu-adapter': {
+    type: 'string',
+    describe: "WebGPU adapter for the webgpu backend: its index or part of its name in 'chinchilla doctor' (default: the first hardware adapter)",
+    // passed to initBackend explicitly (runtimeOptions); a flag given twice takes its last value
+    coerce: (v: unknown) => String(Array.isArray(v) ? v[v.length - 1] : v),
   },
 } as const satisfies Record<string, Options>;
 
@@ -93,11 +101,12 @@ export function trainOverrides(argv: Record<string, unknown>): Record<string, un
  * (default: the user-facing variable CHINCHILLA_WORKERS, else 'auto') and
  * --memory-budget-mb (default: the backend profile's budget).
  */
-export function runtimeOptions(argv: Record<string, unknown>): { workers: number | 'auto'; memoryBudgetMb?: number } {
+export function runtimeOptions(argv: Record<string, unknown>): { workers: number | 'auto'; memoryBudgetMb?: number; gpuAdapter?: string } {
   const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
   const env = process.env.CHINCHILLA_WORKERS;
   const workers = parseWorkers(last(argv.workers) ?? (env === '' ? undefined : env));
   const mb = last(argv['memory-budget-mb']);
   if (mb !== undefined && !(typeof mb === 'number' && mb > 0)) throw new UserError(`--memory-budget-mb must be a positive number of MiB (got ${String(mb)}).`);
-  return { workers, ...(mb !== undefined ? { memoryBudgetMb: mb as number } : {}) };
+  const gpuAdapter = argv['gpu-adapter'] === undefined ? undefined : String(last(argv['gpu-adapter']));
+  return { workers, ...(mb !== undefined ? { memoryBudgetMb: mb as number } : {}), ...(gpuAdapter !== undefined ? { gpuAdapter } : {}) };
 }

@@ -9,10 +9,14 @@ import { rowShare } from './protocol.ts';
  * profile's defaultWorkers), at most one per row of the batch. A number below 1
  * or not an integer is a UserError.
  */
-export function resolveWorkers(requested: number | 'auto' | undefined, profile: Pick<BackendProfile, 'defaultWorkers'>, batch: number): number {
+export function resolveWorkers(requested: number | 'auto' | undefined, profile: Pick<BackendProfile, 'defaultWorkers'> & Partial<Pick<BackendProfile, 'name' | 'syncReadback'>>, batch: number): number {
   if (requested === undefined || requested === 'auto') return Math.max(1, Math.min(profile.defaultWorkers, batch));
   if (!(Number.isInteger(requested) && requested >= 1)) {
     throw new UserError(`--workers must be a positive integer or 'auto' (got ${requested}).`);
+  }
+  if (profile.syncReadback === false && requested > 1) {
+    // a GPU device without synchronous read-back (webgpu): the worker threads would each need their own device
+    throw new UserError(`--workers ${requested}: the ${profile.name ?? 'GPU'} backend runs one worker (one device); use --workers 1 or auto.`);
   }
   if (requested > batch) throw new UserError(`--workers ${requested} exceeds the batch of ${batch} sequences; use at most ${batch}.`);
   return requested;
