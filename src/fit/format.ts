@@ -118,7 +118,8 @@ export function formatPlan(p: Plan): string {
     out.push('');
     out.push(
       `Inference-aware (Sardana & Frankle 2023): same loss ${fix(i.loss, 4)} with ${sci(i.params, 3)} parameters trained on ` +
-        `${fix(i.tokens_per_param, 1)} tokens/parameter (${fix(i.times_20_tokens_per_param, 2)}× Chinchilla's 20).`,
+        `${fix(i.tokens_per_param, 1)} tokens/parameter (${fix(i.times_optimal_tokens_per_param, 2)}× the ${fix(i.optimal_tokens_per_param, 1)} ` +
+        `tokens/parameter that is compute-optimal under ${law.name} at this budget).`,
     );
     out.push(
       `  training ${sci(i.training_flops, 3)} + inference ${sci(i.inference_flops, 3)} = ${sci(i.total_flops, 3)} FLOPs, ` +
