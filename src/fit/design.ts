@@ -10,7 +10,9 @@
  *    of its envelope is an intermediate checkpoint, biased by the schedule);
  *  - Approach 2 needs an IsoFLOP design (runs planned for shared budgets);
  *  - Approach 3 needs N and D to vary independently across final points:
- *    some model size trained for ≥ 2 schedule lengths.
+ *    (ln N, ln D) not on one line (e.g. an IsoFLOP grid, or a size trained for
+ *    two schedule lengths); when every run has the same D, or D is a fixed
+ *    power of N, A/N^α and B/D^β cannot be told apart.
  *
  * Fits with intermediate checkpoints (`--points all`) are never "identified"
  * by this test: their D's come from one schedule.
@@ -62,6 +64,30 @@ export function analyseDesign(curves: RunCurve[], o: { points: 'all' | 'final'; 
         ? { identifiable: false, reason: '--points all mixes mid-schedule checkpoints (schedule effects) into the fit' }
         : { identifiable: false, reason: `${oneSchedule}; --points all fills D from mid-schedule checkpoints, biased by the schedule` };
   } else if (sizes < 2) approach3 = { identifiable: false, reason: `${sizes} model size(s); need ≥ 2` };
-  else if (multi < 1) approach3 = { identifiable: false, reason: `${oneSchedule}, so A/N^α and B/D^β cannot be told apart` };
+  else if (collinear(curves)) {
+    approach3 = {
+      identifiable: false,
+      reason: `${allTokens.size <= 1 ? oneSchedule : 'D is a fixed function of N across the runs'}, so A/N^α and B/D^β cannot be told apart`,
+    };
+  }
   return { sizes, schedulesPerSize, approach1, approach2, approach3 };
+}
+
+/** Whether the runs' final (ln N, ln D) lie on one line (or one of them does not vary). */
+function collinear(curves: RunCurve[]): boolean {
+  const x = curves.map((c) => Math.log(c.N));
+  const y = curves.map((c) => Math.log(c.final.D));
+  const mean = (v: number[]) => v.reduce((s, t) => s + t, 0) / v.length;
+  const mx = mean(x);
+  const my = mean(y);
+  let sxx = 0;
+  let syy = 0;
+  let sxy = 0;
+  for (let i = 0; i < x.length; i++) {
+    sxx += (x[i]! - mx) ** 2;
+    syy += (y[i]! - my) ** 2;
+    sxy += (x[i]! - mx) * (y[i]! - my);
+  }
+  if (sxx < 1e-6 || syy < 1e-6) return true;
+  return (sxy * sxy) / (sxx * syy) > 0.999;
 }
