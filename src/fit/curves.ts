@@ -154,16 +154,24 @@ export function logspace(lo: number, hi: number, n: number): number[] {
 
 /**
  * The curve as Approach 1 uses it (Hoffmann et al. 2022, §3.1: "we first smooth
- * the training curves"): ln L averaged over each evaluation and its two neighbours
- * (evaluations are noisy: intermediate ones use few validation windows), the final
- * point replaced by the run's final loss (its large final evaluation).
+ * the training curves"): ln L replaced by a straight line in ln C fitted through each
+ * evaluation and its two neighbours (evaluations are noisy: intermediate ones use few
+ * validation windows; a local line, unlike a plain average, leaves a power law
+ * unchanged), the final point replaced by the run's final loss (its large final evaluation).
  */
 export function smoothCurve(curve: RunCurve): RunCurve {
   const p = curve.points;
   const points = p.map((q, i) => {
     if (i === p.length - 1) return { ...q, L: curve.final.L };
     const nb = p.slice(Math.max(0, i - 1), Math.min(p.length - 1, i + 2));
-    return { ...q, L: Math.exp(nb.reduce((s, x) => s + Math.log(x.L), 0) / nb.length) };
+    if (nb.length < 3) return q;
+    const x = nb.map((t) => Math.log(t.C));
+    const y = nb.map((t) => Math.log(t.L));
+    const mx = (x[0]! + x[1]! + x[2]!) / 3;
+    const my = (y[0]! + y[1]! + y[2]!) / 3;
+    const sxx = x.reduce((s, v) => s + (v - mx) ** 2, 0);
+    const slope = sxx > 0 ? x.reduce((s, v, j) => s + (v - mx) * (y[j]! - my), 0) / sxx : 0;
+    return { ...q, L: Math.exp(my + slope * (Math.log(q.C) - mx)) };
   });
   return { ...curve, points };
 }
