@@ -56,6 +56,7 @@ export function paramColumn(n: ParamCount): 'params_total' | 'params_non_embeddi
 export function runCurves(runs: RunData[], o: CurveOptions): { curves: RunCurve[]; warnings: string[] } {
   const warnings: string[] = [];
   const curves: RunCurve[] = [];
+  const lastRow: string[] = [];
   for (const r of runs) {
     const N = r.info[paramColumn(o.n)];
     if (r.info.status === 'diverged' || r.info.status === 'failed') {
@@ -79,13 +80,7 @@ export function runCurves(runs: RunData[], o: CurveOptions): { curves: RunCurve[
       continue;
     }
     const final = finalPoint(r, points[points.length - 1]!, o.flops);
-    if (final.source === 'last_row') {
-      const covered = Number.isFinite(final.eval_tokens) ? `${Math.round(final.eval_tokens).toLocaleString('en-US')} validation tokens` : 'an unknown number of validation tokens';
-      warnings.push(
-        `run ${r.info.name}: run.json has no final_eval; its final loss is its last evaluation, over ${covered} ` +
-          '(the trainer of this version evaluates the whole validation split at the end; re-run to rank models reliably)',
-      );
-    }
+    if (final.source === 'last_row') lastRow.push(`${r.info.name} (${Number.isFinite(final.eval_tokens) ? Math.round(final.eval_tokens).toLocaleString('en-US') : '?'})`);
     curves.push({
       run: r.info.name,
       N,
@@ -95,6 +90,12 @@ export function runCurves(runs: RunData[], o: CurveOptions): { curves: RunCurve[
       points,
       final,
     });
+  }
+  if (lastRow.length > 0) {
+    warnings.push(
+      `${lastRow.length} run(s) have no final_eval in run.json; their final loss is their last evaluation, over few validation tokens: ` +
+        `${lastRow.join(', ')} (the trainer now evaluates the whole validation split at the end; re-run them to rank models reliably)`,
+    );
   }
   return { curves, warnings };
 }

@@ -104,7 +104,7 @@ const command: CommandModule<object, Args> = {
       })
       .option('window', {
         type: 'number',
-        describe: "Approach 2: half-width in ln N of the parabola window around each profile's lowest loss (default ln 3 ≈ 1.10)",
+        describe: "Approach 2: half-width in ln N of the parabola window around each profile's lowest loss (default ln 2 ≈ 0.69; at least its two neighbours)",
       })
       .option('out', {
         type: 'string',
