@@ -69,7 +69,7 @@ describe('fitSweep on the fixture sweep', () => {
   });
 
   it("with --points all (the mechanics: no schedule effect in this fixture) recovers the law's exponents with all four fits (full 4500-start grid)", () => {
-    const report = fitSweep(loadRuns(SWEEP), { n: 'total', sweepDir: SWEEP, points: 'all' });
+    const report = fitSweep(loadRuns(SWEEP), { n: 'total', sweepDir: SWEEP, points: 'all', bootstrap: 0 });
     expect(report.warnings.some((w) => /--points all fits every evaluation/.test(w))).toBe(true);
     expect(report.runs).toHaveLength(6);
     // Fit 1: loss falls with compute along every run, close to a power law.

@@ -20,7 +20,7 @@ export interface FitSweepOptions {
   n: ParamCount;
   /** compute column; default flops_6nd */
   flops?: FlopsColumn;
-  /** bootstrap resamples (over runs) for every approach's intervals; default 0 */
+  /** bootstrap resamples (over runs) for every approach's intervals; default DEFAULT_BOOTSTRAP (0: none) */
   bootstrap?: number;
   seed?: number;
   /** Approach 3's points: each run's final loss ('final', default) or every evaluation of every run ('all') */
@@ -38,6 +38,9 @@ export interface FitSweepOptions {
   progress?: boolean;
 }
 
+/** Every a and b gets an interval unless asked otherwise (the sweep runner's automatic fit included). */
+export const DEFAULT_BOOTSTRAP = 100;
+
 export const POINTS_ALL_WARNING =
   'approach 3: --points all fits every evaluation of every run; a mid-schedule checkpoint is not a model trained ' +
   'for that many tokens (its learning rate has not decayed), so schedule effects are mixed into E, A, B, α, β';
@@ -47,7 +50,7 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
   const minStep = o.minStep ?? 0;
   const pointsMode = o.points ?? 'final';
   const window = o.window ?? DEFAULT_WINDOW_LN_N;
-  const K = Math.max(0, Math.floor(o.bootstrap ?? 0));
+  const K = Math.max(0, Math.floor(o.bootstrap ?? DEFAULT_BOOTSTRAP));
   const seed = o.seed ?? 0;
   const basis: FitBasis = { params: paramColumn(o.n), tokens: 'tokens', loss: 'val_loss', flops };
   const { curves, warnings } = runCurves(runs, { n: o.n, flops, minStep });
