@@ -54,7 +54,7 @@ describe('plan: compute-optimal allocation', () => {
     expect(DEFAULT_LAW).toBe('epoch2024');
     expect(LAWS[DEFAULT_LAW]).toBe(EPOCH2024);
     const p = planBudget(loadLaw(DEFAULT_LAW), 1e23).compute_optimal;
-    expect(p.params / 1e9).toBeCloseTo(29.45, 1); // G·(1e23/6)^0.5126, G = 0.2919
+    expect(p.params / 1e9).toBeCloseTo(29.45, 1); // G·(1e23/6)^0.5126, G = 0.1196
     expect(p.tokens / 1e9).toBeGreaterThan(560);
     expect(p.tokens / 1e9).toBeLessThan(575);
   });
