@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../src/backend.ts';
+import { WASM_LAYOUTS } from '../src/model/kernels/layouts.ts';
 import { loadSweep } from '../src/sweep/config.ts';
 import { calibrationBatch, evalWindowCount, runSeconds } from '../src/sweep/estimate.ts';
 import { confirmLongPlan, wrongMachineWarning } from '../src/sweep/machine.ts';
@@ -23,8 +24,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const wasm: BackendInfo = {
   backend: 'wasm',
+  name: 'wasm',
   tfBackend: 'wasm',
   device: 'CPU via WebAssembly',
+  kernels: WASM_LAYOUTS,
+  memoryBudgetBytes: 1500 * 2 ** 20,
+  defaultWorkers: 2,
+  bitReproducible: true,
+  syncReadback: true,
   attempts: [
     { backend: 'tensorflow-gpu', ok: false, reason: 'module @tensorflow/tfjs-node-gpu not installed', fix: 'npm install @tensorflow/tfjs-node-gpu' },
     { backend: 'tensorflow', ok: false, reason: 'module @tensorflow/tfjs-node not installed' },
@@ -40,15 +47,18 @@ describe('estimate arithmetic', () => {
     expect(calibrationBatch(3, 4)).toBe(3);
   });
 
-  it('adds evaluations at a third of a training sequence per window', () => {
+  it('adds evaluations at a third of a training sequence per window, the final one over the whole validation split', () => {
     const plan = loadSweep(join(PROJECT_ROOT, 'configs/sweep-quick.json'));
-    const r = plan.runs[0]!; // 300 steps, batch 16, eval every 25 steps on 32 windows
-    // 13 evaluations (step 0, 25, …, 300) × 32 windows × (2 s / 16 sequences / 3)
-    expect(runSeconds(r, 2, 64)).toBeCloseTo(300 * 2 + (13 * 32 * 2) / 16 / 3, 9);
-    expect(evalWindowCount('all', 64, 64 * 100 + 1, 16)).toBe(100);
-    // a final evaluation on the whole validation split (the trainer's final_eval_windows) is counted too
-    const withFinal = { ...r, train: { ...r.train, final_eval_windows: 'all' as const } };
-    expect(runSeconds(withFinal, 2, 64, 64 * 100 + 1) - runSeconds(r, 2, 64, 64 * 100 + 1)).toBeCloseTo((100 * 2) / 16 / 3, 9);
+    const r = plan.runs[0]!; // 300 steps, batch 16, eval every 25 steps on 32 windows, final_eval_windows 'all'
+    expect(r.train.final_eval_windows).toBe('all');
+    expect(evalWindowCount('all', 64, 64 * 100 + 1)).toBe(100);
+    expect(evalWindowCount(32, 64, 64 * 100 + 1)).toBe(32);
+    // 12 small evaluations (step 0, 25, …, 275) × 32 windows and the final one on all 100 windows at step 300,
+    // each window at a third of a training sequence (2 s / 16 sequences / 3)
+    expect(runSeconds(r, 2, 64, 64 * 100 + 1)).toBeCloseTo(300 * 2 + ((12 * 32 + 100) * 2) / 16 / 3, 9);
+    // a numeric final_eval_windows
+    const final8 = { ...r, train: { ...r.train, final_eval_windows: 8 } };
+    expect(runSeconds(final8, 2, 64, 64 * 100 + 1)).toBeCloseTo(300 * 2 + ((12 * 32 + 8) * 2) / 16 / 3, 9);
   });
 });
 
@@ -60,7 +70,8 @@ describe('the wrong machine', () => {
     expect(w).toContain('npm run sweep:quick');
     expect(w).toContain('"What the GPU backend needs" and "On a GPU box" in README.md');
     expect(wrongMachineWarning(wasm, 3599, 'x')).toBeNull();
-    expect(wrongMachineWarning({ ...wasm, backend: 'tensorflow-gpu' }, 14 * 3600, 'x')).toBeNull();
+    expect(wrongMachineWarning({ ...wasm, name: 'tensorflow-gpu' }, 14 * 3600, 'x')).toBeNull();
+    expect(wrongMachineWarning({ ...wasm, name: 'webgpu' }, 14 * 3600, 'x')).toBeNull();
   });
 
   it('asks on a terminal, never waits elsewhere, and --yes skips the question', async () => {
@@ -96,7 +107,7 @@ describe('pre-flight checks create nothing', () => {
     const notes = checkResources(plan.runs, join(dir, 'sweep'), wasm);
     expect(notes[0]).toMatch(/^disk: about 1\.70 GB for checkpoints/);
     const huge = plan.runs.map((r) => ({ ...r, params_total: r.params_total * 1e6 }));
-    expect(() => checkResources(huge.slice(0, 1), join(dir, 'sweep'), { backend: 'cpu' })).toThrow(/memory|disk space/);
+    expect(() => checkResources(huge.slice(0, 1), join(dir, 'sweep'), { ...wasm, name: 'cpu', memoryBudgetBytes: 3000 * 2 ** 20 })).toThrow(/memory|disk space/);
   });
 });
 

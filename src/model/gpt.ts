@@ -20,11 +20,13 @@ import {
   embedding,
   gelu,
   headCrossEntropy,
+  headTokenLosses,
   layerNorm,
   linear as linearOp,
   matMulNT,
   type AttentionLayout,
 } from './ops.ts';
+import { PLAIN_LAYOUTS, useKernelLayouts, type KernelLayouts } from './kernels/layouts.ts';
 
 export interface Param {
   /** nanoGPT-style name, e.g. 'h.0.attn.c_attn.weight'. */
@@ -49,8 +51,10 @@ export interface GPTOptions {
    * (about +20% step time with a 50257-token vocabulary), so chunking is a last resort.
    */
   maxLogitsPerChunk?: number;
-  /** Layout of attention's per-head products (default: the fastest on the active backend, see ops.ts). */
+  /** Layout of attention's per-head products (default: kernels.attention). */
   attention?: AttentionLayout;
+  /** Kernel layouts the ops use (from the backend profile, src/backend.ts; default: the plain forms). */
+  kernels?: KernelLayouts;
 }
 
 export const DEFAULT_MAX_LOGITS_PER_CHUNK = 2 ** 27;
@@ -90,6 +94,7 @@ export class GPT {
   private readonly masks = new Map<number, tf.Tensor2D>();
   private readonly maxLogitsPerChunk: number;
   private readonly attention: AttentionLayout | undefined;
+  private readonly kernels: KernelLayouts;
   private readonly prefix = `gpt${instances++}`;
   private calls = 0;
 
@@ -97,6 +102,7 @@ export class GPT {
     this.config = cfg;
     this.maxLogitsPerChunk = o.maxLogitsPerChunk ?? DEFAULT_MAX_LOGITS_PER_CHUNK;
     this.attention = o.attention;
+    this.kernels = o.kernels ?? PLAIN_LAYOUTS;
     const { vocab_size: V, context, d_model: d, d_ff, n_layers: L, bias } = cfg;
     // GPT-2 init: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
     const std = 0.02;
@@ -183,6 +189,7 @@ export class GPT {
   /** Logits [B, T, V] for int32 token ids [B, T]. */
   forward(idx: tf.Tensor2D, o: ForwardOptions = {}): tf.Tensor3D {
     this.calls++;
+    useKernelLayouts(this.kernels);
     const [B, T] = idx.shape;
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
@@ -198,9 +205,26 @@ export class GPT {
       throw new Error(`targets shape [${targets.shape}] differs from inputs [${idx.shape}]`);
     }
     const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    useKernelLayouts(this.kernels);
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
       return headCrossEntropy(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+    });
+  }
+
+  /**
+   * Evaluation: the batch's mean loss exactly as loss() computes it (same bits),
+   * and each sequence's mean loss [B].
+   */
+  evalLosses(idx: tf.Tensor2D, targets: tf.Tensor2D): { mean: tf.Scalar; perSequence: tf.Tensor1D } {
+    this.calls++;
+    const [B, T] = idx.shape;
+    const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    useKernelLayouts(this.kernels);
+    return tf.tidy(() => {
+      const h = this.trunk(idx, { training: false });
+      const { mean, rows } = headTokenLosses(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+      return { mean, perSequence: tf.mean(tf.reshape(rows, [B, T]), 1) as tf.Tensor1D };
     });
   }
 

@@ -15,12 +15,14 @@
  * update, weights and gradients between threads), extended to
  * batch × context tokens; small steps run less efficiently, so this errs long.
  * Evaluations cost a third of a training sequence (forward only) per
- * window.
+ * window: the small one every eval_interval steps (eval_windows) and the
+ * final one at the last step (final_eval_windows; 'all' is every window of
+ * the validation split).
  */
-import type { BackendInfo } from '../backend.ts';
+import type { BackendProfile } from '../backend.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { randomTokens, timeSteps } from '../train/bench.ts';
-import { resolveWorkers, workersFromEnv } from '../train/parallel/workers.ts';
+import { resolveWorkers } from '../train/parallel/workers.ts';
 import type { PlannedRun } from './config.ts';
 
 export interface RunEstimate {
@@ -49,6 +51,8 @@ export interface EstimateOptions {
   /** validation tokens per (tokenizer, dataset), for 'all' evaluation windows */
   validationTokens?: (r: PlannedRun) => number | undefined;
   log?: (m: string) => void;
+  /** given each calibration step's times (the CLI passes one for CHINCHILLA_DEBUG_ESTIMATE) */
+  debug?: (m: string) => void;
 }
 
 /** The longest context the calibration steps use (the token part of a step is linear in it, the attention aside). */
@@ -67,25 +71,30 @@ export function calibrationBatch(batch: number, workers: number): number {
   return batch;
 }
 
+/** Validation tokens assumed when the split was not encoded (a failed check in a dry run): WikiText-2's 1.1 M characters at about 3 a token. */
+export const DEFAULT_VALIDATION_TOKENS = Math.ceil(1.1e6 / 3);
+
 /** Validation windows an evaluation covers. */
-export function evalWindowCount(windows: number | 'all', context: number, validationTokens: number | undefined, batch: number): number {
+export function evalWindowCount(windows: number | 'all', context: number, validationTokens: number | undefined): number {
   if (windows !== 'all') return windows;
-  return validationTokens !== undefined ? Math.max(1, Math.floor((validationTokens - 1) / context)) : 4 * batch;
+  return Math.max(1, Math.floor(((validationTokens ?? DEFAULT_VALIDATION_TOKENS) - 1) / context));
 }
 
-/** Seconds a run takes given the seconds of one full step (training plus evaluations, plus a final evaluation if configured). */
+/**
+ * Seconds a run takes given the seconds of one full step: the training steps, the small evaluations
+ * (step 0 and every eval_interval steps before the last) and the final evaluation at the last step.
+ */
 export function runSeconds(r: PlannedRun, stepSeconds: number, context: number, validationTokens?: number): number {
   const t = r.train;
   const perWindow = stepSeconds / t.batch / 3;
-  const evals = Math.ceil(t.steps / t.eval_interval) + 1;
-  let windows = evals * evalWindowCount(t.eval_windows, context, validationTokens, t.batch);
-  // the final evaluation on the whole validation split (TrainConfig.final_eval_windows, where the trainer has it)
-  const fin = (t as { final_eval_windows?: number | 'all' }).final_eval_windows;
-  if (fin !== undefined) windows += evalWindowCount(fin, context, validationTokens, t.batch);
+  const evals = 1 + Math.floor((t.steps - 1) / t.eval_interval);
+  const windows =
+    evals * evalWindowCount(t.eval_windows, context, validationTokens) +
+    evalWindowCount(t.final_eval_windows, context, validationTokens);
   return t.steps * stepSeconds + windows * perWindow;
 }
 
-export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: EstimateOptions = {}): Promise<EstimateResult> {
+export async function estimateRuns(runs: PlannedRun[], backend: BackendProfile, o: EstimateOptions = {}): Promise<EstimateResult> {
   const budgetMs = (o.budgetS ?? 10) * 1000;
   const t0 = performance.now();
   type Shape = { key: string; runs: PlannedRun[]; flopsPerSeq: number; context: number };
@@ -106,7 +115,7 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: 
   for (const s of ordered) {
     const r = s.runs[0]!;
     const cfg = resolveModelConfig(r.model, r.vocab);
-    const workers = resolveWorkers(o.workers ?? workersFromEnv(), backend.backend, r.train.batch);
+    const workers = resolveWorkers(o.workers, backend, r.train.batch);
     const ctx = Math.min(cfg.context, CALIBRATION_CONTEXT);
     const fullTokens = r.train.batch * cfg.context;
     const fromRate = (tokens: number) => (rate ? rate.fixedPerParam * r.params_total + (6 * r.params_total * tokens) / rate.flopsPerS : 0);
@@ -119,7 +128,7 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendInfo, o: 
         randomTokens(r.vocab, Math.max(1 << 14, (context + 1) * batch * 4)),
         { steps, warmupSteps: 1, workers },
       );
-      if (process.env.CHINCHILLA_DEBUG_ESTIMATE) process.stderr.write(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(0)).join(", ")} ms\n`);
+      o.debug?.(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(0)).join(', ')} ms`);
       return Math.min(...times) / 1000;
     };
     // the full step predicted from the largest shape timed, or, before any, at a floor rate no backend is below

@@ -5,24 +5,24 @@
  * Non-interactive runs (CI, Kubernetes, pipes) print the warning and go on.
  */
 import { createInterface } from 'node:readline';
-import type { BackendInfo } from '../backend.ts';
+import type { BackendProfile } from '../backend.ts';
 import { UserError } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
 
-/** Backends that run on a GPU (webgpu joins when its loader is merged). */
+/** Backends that run on a GPU. */
 const GPU_BACKENDS = new Set<string>(['tensorflow-gpu', 'webgpu']);
 export const LONG_PLAN_S = 3600;
 
-export function isGpuBackend(b: Pick<BackendInfo, 'backend'>): boolean {
-  return GPU_BACKENDS.has(b.backend);
+export function isGpuBackend(b: Pick<BackendProfile, 'name'>): boolean {
+  return GPU_BACKENDS.has(b.name);
 }
 
 /** The warning, or null when the machine is fine for this plan. */
-export function wrongMachineWarning(backend: BackendInfo, estimateS: number, sweepFile: string): string | null {
+export function wrongMachineWarning(backend: Pick<BackendProfile, 'name' | 'device' | 'attempts'>, estimateS: number, sweepFile: string): string | null {
   if (isGpuBackend(backend) || !(estimateS > LONG_PLAN_S)) return null;
   const passed = backend.attempts.filter((a) => !a.ok && GPU_BACKENDS.has(a.backend));
   return (
-    `\nThis sweep is estimated to take ${fmtDuration(estimateS)} on ${backend.backend} (${backend.device}): no GPU backend loaded.\n` +
+    `\nThis sweep is estimated to take ${fmtDuration(estimateS)} on ${backend.name} (${backend.device}): no GPU backend loaded.\n` +
     (passed.length
       ? passed.map((a) => `  ${a.backend} was passed over: ${a.reason}${a.fix ? `\n    fix: ${a.fix}` : ''}`).join('\n') + '\n'
       : '') +

@@ -7,13 +7,14 @@
 import { accessSync, constants, existsSync, statSync, statfsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { BackendInfo } from '../backend.ts';
+import type { BackendProfile } from '../backend.ts';
 import type { DataOptions } from '../data/index.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { estimateStepBytes } from '../model/gpt.ts';
-import { chooseMicroBatch, memoryBudgetBytes } from '../train/memory.ts';
-import { resolveWorkers, workersFromEnv } from '../train/parallel/workers.ts';
-import { prepareData, readRunJson } from '../train/trainer.ts';
+import { gptOptions } from '../train/memory.ts';
+import { resolveWorkers, workerMicroBatch } from '../train/parallel/workers.ts';
+import { readRunJson } from '../artifacts/runJson.ts';
+import { prepareData } from '../train/setup.ts';
 import { UserError } from '../util/errors.ts';
 import type { PlannedRun } from './config.ts';
 
@@ -85,23 +86,30 @@ export async function prepareSweepData(runs: PlannedRun[], data: Omit<DataOption
   return [...seen.values()];
 }
 
-/** Bytes one run holds while training: per worker a model, its gradients and a forward+backward; Adam moments once. */
-export function runMemoryBytes(r: PlannedRun, backend: Pick<BackendInfo, 'backend'>, workers?: number | 'auto'): number {
+type Profile = Pick<BackendProfile, 'defaultWorkers' | 'memoryBudgetBytes'> & Partial<Pick<BackendProfile, 'name' | 'syncReadback' | 'maxTensorBytes'>>;
+
+/**
+ * Bytes one run holds while training: per worker a model, its gradients and a forward+backward
+ * (the micro-batch the trainer picks from the profile's memory budget); Adam moments once.
+ */
+export function runMemoryBytes(r: PlannedRun, profile: Profile, workers?: number | 'auto'): number {
   const cfg = resolveModelConfig(r.model, r.vocab);
-  const w = resolveWorkers(workers ?? workersFromEnv(), backend.backend, r.train.batch);
-  const share = Math.ceil(r.train.batch / w);
-  const micro = r.train.micro_batch === 'auto' ? chooseMicroBatch(cfg, share, memoryBudgetBytes(backend)) : Math.min(r.train.micro_batch, share);
+  const w = resolveWorkers(workers, profile, r.train.batch);
+  const micro = workerMicroBatch(cfg, r.train.micro_batch, r.train.batch, w, profile.memoryBudgetBytes);
   // estimateStepBytes counts the parameters once; add gradients per worker and m, v once
-  return w * (estimateStepBytes(cfg, micro) + 4 * r.params_total) + 8 * r.params_total;
+  return w * (estimateStepBytes(cfg, micro, gptOptions(profile)) + 4 * r.params_total) + 8 * r.params_total;
 }
 
-/** Bytes a run leaves on disk: its checkpoint (weights, Adam m and v in float32), twice while a new one is written. */
+/**
+ * Bytes a run leaves on disk: two checkpoints (latest and previous, kept until a newer one is
+ * complete; 12 bytes a parameter each: float32 weights, Adam m and v), plus metrics and run.json.
+ */
 export function runDiskBytes(r: PlannedRun): number {
   return 2 * 12 * r.params_total + 64 * 1024;
 }
 
 /** Memory and disk space for the pending runs; throws a UserError naming the run, the need and the fix. */
-export function checkResources(runs: PlannedRun[], sweepDir: string, backend: Pick<BackendInfo, 'backend'>, workers?: number | 'auto'): string[] {
+export function checkResources(runs: PlannedRun[], sweepDir: string, backend: Profile, workers?: number | 'auto'): string[] {
   const notes: string[] = [];
   const pending = runs.filter((r) => readRunJson(join(sweepDir, r.name))?.status !== 'finished');
   const limit = Math.min(totalmem(), (process as { constrainedMemory?: () => number }).constrainedMemory?.() || Infinity);

@@ -1,8 +1,10 @@
 import { join, resolve } from 'node:path';
-import type { BackendInfo } from '../backend.ts';
-import type { RunStatus } from '../fit/types.ts';
-import { readRunJson, trainRun } from '../train/trainer.ts';
-import { writeJsonAtomic } from '../util/atomic.ts';
+import { readRunStatus, writeSweepJson as writeSweepFile, type RunStatus, type SweepRunState } from '../artifacts/index.ts';
+import type { BackendProfile } from '../backend.ts';
+import { trainRun, type TrainHooks } from '../train/trainer.ts';
+import { composeHooks } from '../util/hooks.ts';
+import { writeFitJson } from '../artifacts/fitJson.ts';
+import { formatTable } from '../util/table.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
 import type { PlannedRun, SweepPlan } from './config.ts';
@@ -24,32 +26,27 @@ export interface SweepOptions {
   quiet?: boolean;
   /** print the plan and return without writing or training anything */
   dryRun?: boolean;
-  /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
+  /** data-parallel workers per run ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
+  /** extra TrainHooks per run, called after the runner's own (e.g. TensorBoard; composed by the CLI) */
+  runHooks?: (run: { name: string; dir: string }) => TrainHooks;
   /** seconds the wall-time calibration may take (default 10) */
   estimateBudgetS?: number;
+  /** print each calibration step's times (the CLI sets it from CHINCHILLA_DEBUG_ESTIMATE) */
+  debugEstimate?: boolean;
   /**
    * Called with the plan's estimated seconds after the plan is printed and before anything is
    * written; false: return without starting (e.g. the user declined a long CPU plan).
    */
   confirm?: (estimateS: number) => Promise<boolean>;
-  /** told when training starts (true) and ends (false), e.g. to arm the Ctrl-C handler */
-  onTrainingPhase?: (training: boolean) => void;
+  /**
+   * Told when training starts (true; after the checks passed and sweep.json was written) and ends
+   * (false), e.g. to arm the Ctrl-C handler or start the dashboard.
+   */
+  onTrainingPhase?: (training: boolean) => void | Promise<void>;
 }
 
-export interface SweepRunState {
-  name: string;
-  index: number;
-  dir: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  steps: number;
-  tokens: number;
-  flops_6nd: number;
-  budget_flops?: number;
-  est_s?: number;
-}
+export type { SweepRunState } from '../artifacts/index.ts';
 
 export interface SweepResult {
   runs: SweepRunState[];
@@ -63,12 +60,13 @@ export interface SweepResult {
 }
 
 function runStatus(dir: string): RunStatus {
-  return readRunJson(dir)?.status ?? 'pending';
+  return readRunStatus(dir);
 }
 
 /** Write runs/<sweep>/sweep.json from the runs' own run.json files (the source of truth, so shards can share it). */
 export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
-  writeJsonAtomic(join(o.sweepDir, 'sweep.json'), {
+  writeSweepFile(o.sweepDir, {
+    schema_version: 1,
     name: o.plan.name,
     kind: o.plan.kind,
     file: o.plan.file,
@@ -79,11 +77,6 @@ export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
   });
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
-
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 /**
@@ -91,7 +84,7 @@ const fmtInt = (n: number) => n.toLocaleString('en-US');
  * unfinished ones, skipping finished ones and those another process holds),
  * then fit and plot when the whole sweep is done.
  */
-export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<SweepResult> {
+export async function runSweep(o: SweepOptions, backend: BackendProfile): Promise<SweepResult> {
   const { plan } = o;
   const mp = multiProgress({ quiet: o.quiet });
   const log = (m: string) => (o.quiet ? undefined : process.stderr.write(m + '\n'));
@@ -135,10 +128,11 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
       workers: o.workers,
       validationTokens: (r) => splits.find((s) => s.tokenizer === r.train.tokenizer && s.dataset === r.train.dataset)?.validationTokens,
       log,
+      debug: o.debugEstimate ? log : undefined,
     });
     for (const [i, e] of est.runs) states[i]!.est_s = e.seconds;
     estimateNote =
-      ` (calibrated in ${est.calibrationSeconds.toFixed(1)} s on ${backend.backend}: ${est.timedShapes} of ${est.shapes} model shape(s) timed` +
+      ` (calibrated in ${est.calibrationSeconds.toFixed(1)} s on ${backend.name}: ${est.timedShapes} of ${est.shapes} model shape(s) timed` +
       (est.scaledFrom ? `, the others scaled by FLOPs from ${est.scaledFrom}` : '') +
       ')';
   }
@@ -162,10 +156,10 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   const totalEst = mine.reduce((a, r) => a + (states[r.index]!.est_s ?? 0), 0);
   log(
     `\nSweep "${plan.name}" (${plan.kind}, ${plan.runs.length} runs${o.shard ? `, shard ${o.shard.index}/${o.shard.count}: ${mine.length} runs` : ''}) → ${o.sweepDir}\n` +
-      `backend ${backend.backend} (${backend.device})\n\n` +
-      table([header, ...rows]) +
+      `backend ${backend.name} (${backend.device})\n\n` +
+      formatTable(header, rows) +
       (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
-      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)}${estimateNote}` : '') +
+      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} ${estimateNote}` : '') +
       (notes.length ? `\n${notes.join('\n')}` : '') +
       '\n',
   );
@@ -180,7 +174,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
     return { runs: states, complete: false, stopped: false, declined: true };
   }
   writeSweepJson(o, states);
-  o.onTrainingPhase?.(true);
+  await o.onTrainingPhase?.(true);
 
   // ---- train ----------------------------------------------------------------
   // The sweep bar counts work, not steps: with timing estimates each step weighs its run's measured
@@ -231,7 +225,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ startStep }) => {
             runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
             runBar.update(startStep);
@@ -248,7 +242,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           onEval: (row) => runBar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: o.shouldStop,
           log: (m) => mp.log(m),
-        },
+        }, o.runHooks?.({ name: r.name, dir: st.dir })),
       );
       st.status = res.status;
       const last = res.rows[res.rows.length - 1];
@@ -269,7 +263,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   }
   sweepBar.stop();
   mp.stop();
-  o.onTrainingPhase?.(false);
+  await o.onTrainingPhase?.(false);
 
   for (const s of states) s.status = runStatus(s.dir);
   writeSweepJson(o, states);
@@ -292,8 +286,8 @@ export async function fitAndPlot(sweepDir: string, log: (m: string) => void): Pr
   const dir = resolve(sweepDir);
   try {
     const fit = await import('../fit/index.ts');
-    const report = fit.fitSweep(fit.loadRuns(dir), { n: 'total' });
-    writeJsonAtomic(join(dir, 'fit.json'), report);
+    const report = fit.fitSweep(fit.loadRuns(dir), { n: 'total', sweepDir: dir });
+    writeFitJson(join(dir, 'fit.json'), report);
     log(`fit: ${join(dir, 'fit.json')}`);
     for (const w of report.warnings) log(`  warning: ${w}`);
   } catch (e) {
