@@ -16,6 +16,7 @@ import { checkOutputDir, checkResources, existingAncestor, runDiskBytes } from '
 import { explainSystemError, isUserError, UserError } from '../src/util/errors.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { PROJECT_ROOT } from '../src/util/paths.ts';
+import { checkpointPath } from '../src/train/checkpoint.ts';
 import { sharedDatasets } from './helpers/data.ts';
 import { CLI, cli } from './helpers/train.ts';
 
@@ -289,9 +290,9 @@ describe.skipIf(!shared)('Ctrl-C in every phase, on the real CLI', () => {
       expect(r.ackS).toBeLessThan(2);
       // the current step, a checkpoint and the workers' shutdown: under 2 s on an idle machine, stretched by the load
       expect(r.stopS).toBeLessThan(2 * load);
-      expect(r.stderr).toMatch(/stopped at step \d+; checkpoint written/);
+      expect(r.stderr).toMatch(/stopped (?:during the final evaluation )?at step \d+; checkpoint written/);
       expect(r.stderr).toContain('Run the same command again to continue');
-      expect(existsSync(join(out, 'a', 'checkpoints', 'latest.ckpt'))).toBe(true);
+      expect(existsSync(checkpointPath(join(out, 'a')))).toBe(true);
     }
   }, 240_000);
 });
@@ -305,9 +306,11 @@ describe.skipIf(!shared)('Ctrl-C in train', () => {
       /: [1-9]\d*\/400/,
     );
     expect(r.code, r.stderr).toBe(130);
-    const stoppedAt = /stopped at step (\d+); checkpoint written/.exec(r.stderr)?.[1];
+    // off a terminal the bar shows N/400 late, so the Ctrl-C may land in training or in the final
+    // evaluation (the whole validation split, polled between its chunks): the same step either way
+    const stoppedAt = /stopped (?:during the final evaluation )?at step (\d+); checkpoint written/.exec(r.stderr)?.[1];
     expect(stoppedAt).toBeDefined();
-    expect(r.stderr).toMatch(new RegExp(`quick-xs: interrupted at step ${stoppedAt} \\(last evaluation at step 0, val loss \\d`));
+    expect(r.stderr).toMatch(new RegExp(`quick-xs: interrupted at step ${stoppedAt} \\(last evaluation at step (0|200), val loss \\d`));
   }, 120_000);
 });
 

@@ -173,6 +173,38 @@ describe.skipIf(!shared)('resume after SIGKILL', () => {
     expect(readMetricsCsv(join(out, 'metrics.csv')).map((x) => x.step)).toEqual([0, 100, 200, 300, 400]);
   });
 
+  it('Ctrl-C during the final evaluation stops between its chunks; --resume evaluates and ends with the uninterrupted rows', async () => {
+    // micro-batch 2: the 16 final windows are 8 chunks, spread over this thread and the workers
+    const train = parseTrainConfig(
+      { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 6, batch: 4, micro_batch: 2, lr: 2e-3, eval_interval: 3, eval_windows: 4, final_eval_windows: 16 },
+      'test',
+    );
+    const spec = (out: string, resume: boolean) => ({ model: tiny, train, data, outDir: join(dir, out), resume });
+    const ref = await trainRun(spec('final-ref', false), backend, { log: () => {} });
+    expect(ref.status).toBe('finished');
+    let stop = false;
+    const logs: string[] = [];
+    const res = await trainRun(spec('final-stop', false), backend, {
+      log: (m) => logs.push(m),
+      onStep: (e) => void (e.step === 6 && (stop = true)), // Ctrl-C during the last step: seen before the first final chunk
+      shouldStop: () => stop,
+    });
+    expect(res.status).toBe('interrupted');
+    expect(res.info.message).toBe('stopped by the user during the final evaluation at step 6');
+    expect(logs.join('\n')).toMatch(/stopped during the final evaluation at step 6; checkpoint written/);
+    expect(res.rows.map((r) => r.step)).toEqual([0, 3]);
+    expect(loadCheckpoint(join(dir, 'final-stop'))!.header.step).toBe(6);
+    const again = await trainRun(spec('final-stop', true), backend, { log: () => {} });
+    expect(again.status).toBe('finished');
+    const a = readMetricsCsv(join(dir, 'final-ref', 'metrics.csv'));
+    const b = readMetricsCsv(join(dir, 'final-stop', 'metrics.csv'));
+    expect(b.map((x) => x.step)).toEqual([0, 3, 6]);
+    for (let i = 0; i < a.length; i++) {
+      for (const c of METRIC_COLUMNS) if (c !== 'elapsed_s' && c !== 'tokens_per_s') expect(b[i]![c], `row ${i} ${c}`).toBe(a[i]![c]);
+    }
+    expect(again.info.final_eval).toEqual(ref.info.final_eval);
+  });
+
   it('a NaN loss stops the run as diverged and keeps the CSV and the checkpoint', async () => {
     const out = join(dir, 'diverge');
     const args = ['train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,

@@ -76,12 +76,24 @@ export interface EvalPool {
 /** Which evaluation set: the small one of every eval_interval, or the large final one. */
 export type EvalSetId = 'eval' | 'final';
 
-/** Computes `chunks` of `set` on this thread. */
-export async function computeChunks(model: GPT, set: Batch, chunks: [number, number][]): Promise<ChunkResults> {
+/** Thrown by evaluate() when its shouldStop() turns true between chunks (the long final evaluation; Ctrl-C). */
+export class EvaluationStopped extends Error {
+  constructor() {
+    super('evaluation stopped by the user');
+  }
+}
+
+/** Computes `chunks` of `set` on this thread; `shouldStop` is asked before each chunk. */
+export async function computeChunks(model: GPT, set: Batch, chunks: [number, number][], shouldStop?: () => boolean): Promise<ChunkResults> {
   const windows = new Float32Array(chunks.reduce((a, [f, t]) => a + t - f, 0));
   const means: number[] = [];
   let at = 0;
   for (const [from, to] of chunks) {
+    if (shouldStop) {
+      // CPU backends compute synchronously: let the event loop run (a Ctrl-C handler) before asking
+      await new Promise((r) => setImmediate(r));
+      if (shouldStop()) throw new EvaluationStopped();
+    }
     const r = await chunkLosses(model, set, from, to);
     means.push(r.mean);
     windows.set(r.windows, at);
@@ -93,16 +105,25 @@ export async function computeChunks(model: GPT, set: Batch, chunks: [number, num
 /**
  * Evaluate `set` (identified to the workers as `id`) with the model's current
  * weights, in chunks of `chunkRows` windows spread over this thread and the
- * pool's workers in rank order.
+ * pool's workers in rank order. `shouldStop` is polled between this thread's
+ * chunks: when it turns true, EvaluationStopped is thrown (the workers' part is
+ * abandoned; the caller closes the pool).
  */
-export async function evaluate(model: GPT, set: Batch, id: EvalSetId, chunkRows: number, pool?: EvalPool | null): Promise<EvalSummary> {
+export async function evaluate(
+  model: GPT,
+  set: Batch,
+  id: EvalSetId,
+  chunkRows: number,
+  pool?: EvalPool | null,
+  shouldStop?: () => boolean,
+): Promise<EvalSummary> {
   const chunks = evalChunks(set.rows, chunkRows);
   const ranks = pool ? Math.min(pool.size, chunks.length) : 1;
   const bounds = (r: number) => [Math.round((r * chunks.length) / ranks), Math.round(((r + 1) * chunks.length) / ranks)] as const;
   const share = (r: number) => chunks.slice(...bounds(r));
   const remote = ranks > 1 ? pool!.evaluate(id, Array.from({ length: pool!.size }, (_, r) => (r > 0 && r < ranks ? share(r) : []))) : null;
   remote?.catch(() => {}); // awaited below; no unhandled rejection if this thread fails first
-  const results = [await computeChunks(model, set, share(0)), ...(remote ? (await remote).slice(1, ranks) : [])];
+  const results = [await computeChunks(model, set, share(0), shouldStop), ...(remote ? (await remote).slice(1, ranks) : [])];
   // put the chunks back in order: rank r holds chunks bounds(r)
   const windows = new Float32Array(set.rows);
   let sum = 0;

@@ -23,7 +23,7 @@ import { resolveModelConfig, type ModelConfig } from '../model/config.ts';
 import { UserError } from '../util/errors.ts';
 import { removeCheckpoints } from './checkpoint.ts';
 import { warmupSteps, type TrainConfig } from './config.ts';
-import { evaluate, type EvalSetId } from './evaluate.ts';
+import { evaluate, EvaluationStopped, type EvalSetId } from './evaluate.ts';
 import { emptyInterval, restoreRunCheckpoint, saveRunCheckpoint } from './resume.ts';
 import { describeRun } from './runinfo.ts';
 import { learningRate } from './schedule.ts';
@@ -141,7 +141,8 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   /** Evaluate, append the metrics row, checkpoint; returns the validation loss. */
   const recordEval = async (step: number, which: EvalSetId): Promise<number> => {
     const set = which === 'final' ? (evalSets.final ??= evalSet(data.validation, { context: cfg.context, ...evalSpecs.final })) : evalSets.eval;
-    const e = await evaluate(model, set, which, s.evalRows, s.pool);
+    // the final evaluation (the whole validation split by default) can take minutes: Ctrl-C stops it between chunks
+    const e = await evaluate(model, set, which, s.evalRows, s.pool, which === 'final' ? hooks.shouldStop : undefined);
     if (!Number.isFinite(e.val_loss)) return e.val_loss;
     const tokens = step * tokensPerStep;
     const row: MetricRow = {
@@ -177,6 +178,17 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
     s.dispose();
     return { status, rows, info, outDir };
   };
+  /** The final evaluation at the last step; null when the user stopped it (then checkpointed: --resume evaluates again). */
+  const finalEval = async (step: number): Promise<number | null> => {
+    try {
+      return await recordEval(step, 'final');
+    } catch (e) {
+      if (!(e instanceof EvaluationStopped)) throw e;
+      await checkpoint(step);
+      log(`${name}: stopped during the final evaluation at step ${step}; checkpoint written. Run again with --resume to evaluate.`);
+      return null;
+    }
+  };
   const diverged = (what: string, v: number, step: number, hint: string) => {
     const msg = `${what} became ${v} at step ${step}. The CSV and the last good checkpoint are kept; ${hint}`;
     log(`${name}: diverged: ${msg}`);
@@ -207,7 +219,8 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
 
       const last = done === t.steps;
       if (last || done % t.eval_interval === 0) {
-        const v = await recordEval(done, last ? 'final' : 'eval');
+        const v = last ? await finalEval(done) : await recordEval(done, 'eval');
+        if (v === null) return finish('interrupted', `stopped by the user during the final evaluation at step ${done}`);
         if (!Number.isFinite(v)) return diverged('validation loss', v, done, 'try a lower --lr.');
       }
       if (hooks.shouldStop?.() && !last) {
@@ -215,6 +228,12 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
         log(`${name}: stopped at step ${done}; checkpoint written. Run again with --resume to continue.`);
         return finish('interrupted', `stopped by the user at step ${done}`);
       }
+    }
+    // resumed from a checkpoint at the last step whose final evaluation was stopped: evaluate now
+    if (rows.at(-1)?.step !== t.steps) {
+      const v = await finalEval(t.steps);
+      if (v === null) return finish('interrupted', `stopped by the user during the final evaluation at step ${t.steps}`);
+      if (!Number.isFinite(v)) return diverged('validation loss', v, t.steps, 'try a lower --lr.');
     }
     return finish('finished');
   } catch (e) {
