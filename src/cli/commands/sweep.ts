@@ -154,6 +154,9 @@ const command: CommandModule<object, Args> = {
       if (writers.length) process.stderr.write(`TensorBoard: tensorboard --logdir ${resolve(argv.tensorboard!)}\n`);
     }
     if (dashboard && process.exitCode !== 130) {
+      // the dashboard scans the folder once a second (and, now that the final evaluation lets the event loop
+      // run, may have scanned during it): let one more scan see the finished runs before saying so
+      await new Promise((r) => setTimeout(r, 1100));
       process.stderr.write(`sweep done; the dashboard stays at ${dashboard.url} until Ctrl-C\n`);
       await new Promise<void>((done) => {
         const stop = () => void dashboard!.close().then(done);
