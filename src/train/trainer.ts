@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendInfo } from '../backend.ts';
-import { BatchSampler, evalSet } from '../data/batches.ts';
+import { BatchSampler, evalSet, type Batch } from '../data/batches.ts';
 import { getTokenizer, loadTokens, type DataOptions, type Tokenizer } from '../data/index.ts';
 import type { MetricRow, RunStatus } from '../fit/types.ts';
 import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from '../model/config.ts';
@@ -21,6 +21,8 @@ import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/wor
 import { MetricsCsv, readMetricsCsv } from './metrics.ts';
 import { gitCommit, hostInfo, packageVersions } from './runinfo.ts';
 import { learningRate } from './schedule.ts';
+import { evalSchedule } from './evalSchedule.ts';
+import { hashSeed } from '../util/rng.ts';
 
 /** The validation windows are drawn with this seed for every run, so all curves are comparable. */
 export const EVAL_SEED = 20220329;
@@ -107,7 +109,7 @@ interface PreparedData {
 const prepared = new Map<string, Promise<PreparedData>>();
 
 export function prepareData(tokenizerSpec: string, data: DataOptions): Promise<PreparedData> {
-  const key = JSON.stringify([tokenizerSpec, data.dataset, data.dataDir ?? null, data.cacheRoot ?? null, data.stripMarkers, data.dropBlankLines]);
+  const key = JSON.stringify([tokenizerSpec, data.dataset, data.dataDir ?? null, data.cacheRoot ?? null, data.stripMarkers, data.dropBlankLines, data.joinLines ?? false]);
   let p = prepared.get(key);
   if (!p) {
     p = (async () => {
@@ -156,7 +158,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   }
 
   // ---- data, model, optimizer -------------------------------------------
-  const dataOpts: DataOptions = { ...spec.data, dataset: t.dataset };
+  const dataOpts: DataOptions = { ...spec.data, dataset: t.dataset, joinLines: t.join_lines || (spec.data.joinLines ?? false) };
   const data = await prepareData(t.tokenizer, dataOpts);
   const cfg = resolveModelConfig(spec.model, data.tokenizer.vocabSize);
   const counts = paramCounts(cfg);
@@ -175,11 +177,14 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   const workerMicro = workers > 1 ? workerMicroBatch(cfg, t.micro_batch, t.batch, workers, budget) : microBatch;
   const warmup = warmupSteps(t);
   const sampler = new BatchSampler(data.train, { batch: t.batch, context: cfg.context, seed: t.seed });
-  const evalData = evalSet(data.validation, { context: cfg.context, windows: t.eval_windows, seed: EVAL_SEED });
+  const validationSet = evalSet(data.validation, { context: cfg.context, windows: t.eval_windows, seed: EVAL_SEED });
+  const evalData = validationSet;
+  const schedule = evalSchedule(t);
 
   mkdirSync(outDir, { recursive: true });
   const model = new GPT(cfg);
-  const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
+  const decayed = t.weight_decay_on === 'all' ? model.params.map((p) => ({ ...p, decay: true })) : model.params;
+  const opt = new AdamW(decayed, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const csv = new MetricsCsv(csvPath);
   const stepSetup: StepSetup = { model, opt, sampler, batch: t.batch, microBatch: workerMicro, gradClip: t.grad_clip, seed: t.seed };
 
@@ -196,7 +201,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     flops_per_token: fpt,
     tokens_per_step: tokensPerStep,
     dataset: t.dataset,
-    text: { strip_markers: spec.data.stripMarkers ?? false, drop_blank_lines: spec.data.dropBlankLines ?? false },
+    text: { strip_markers: spec.data.stripMarkers ?? false, drop_blank_lines: spec.data.dropBlankLines ?? false, join_lines: dataOpts.joinLines },
     tokenizer: t.tokenizer,
     tokenizer_id: data.tokenizer.id,
     seed: t.seed,
@@ -289,8 +294,8 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     return { status, rows, info, outDir };
   };
 
-  /** Mean validation loss over the fixed evaluation windows. */
-  const evaluate = async (): Promise<number> => {
+  /** Mean loss (dropout off) over evaluation windows: by default the fixed validation windows. */
+  const evaluate = async (evalData: Batch = validationSet): Promise<number> => {
     let sum = 0;
     for (let from = 0; from < evalData.rows; from += microBatch) {
       const to = Math.min(evalData.rows, from + microBatch);
@@ -316,13 +321,18 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     };
   };
 
-  const recordEval = async (step: number, lr: number) => {
+  /** train_eval_windows > 0: the loss on that many training windows drawn afresh for this evaluation. */
+  const trainEval = async (label: number) =>
+    evaluate(evalSet(data.train, { context: cfg.context, windows: t.train_eval_windows, seed: hashSeed(t.seed, label, 0x5452) }));
+
+  /** An evaluation row labelled `step` (see evalSchedule), taken after `done` updates (its checkpoint's step). */
+  const recordEval = async (step: number, lr: number, done = step) => {
     const val = await evaluate();
     if (!Number.isFinite(val)) return val;
     const row: MetricRow = {
       step,
       ...flops(step),
-      train_loss: intervalLossCount > 0 ? intervalLossSum / intervalLossCount : NaN,
+      train_loss: t.train_eval_windows > 0 ? await trainEval(step) : intervalLossCount > 0 ? intervalLossSum / intervalLossCount : NaN,
       val_loss: val,
       lr,
       elapsed_s: elapsed(),
@@ -332,17 +342,17 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
     rows.push(row);
     hooks.onEval?.(row);
     intervalLossSum = intervalLossCount = intervalTrainTime = intervalTokens = 0;
-    await checkpoint(step);
+    await checkpoint(done);
     return val;
   };
 
-  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac });
+  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac, schedule: t.lr_schedule });
 
   try {
     if (workers > 1) {
       stepSetup.pool = await WorkerPool.start({ ...stepSetup, workers, backend: backend.backend, tokens: data.train });
     }
-    if (startStep === 0 && rows.length === 0) {
+    if (schedule.initial && startStep === 0 && rows.length === 0) {
       const v = await recordEval(0, lrAt(0));
       if (!Number.isFinite(v)) return finish('diverged', `validation loss is ${v} at step 0: check the model config`);
     }
@@ -366,8 +376,9 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
       const done = step + 1;
       hooks.onStep?.({ step: done, steps: t.steps, loss, lr, tokensPerS: tokensPerStep / dt });
 
-      if (done % t.eval_interval === 0 || done === t.steps) {
-        const v = await recordEval(done, lrAt(Math.min(done, t.steps - 1)));
+      const label = schedule.labelAfter(done);
+      if (label !== null) {
+        const v = await recordEval(label, lrAt(Math.min(done, t.steps - 1)), done);
         if (!Number.isFinite(v)) {
           const msg = `validation loss became ${v} at step ${done}. The CSV and the last good checkpoint are kept; try a lower --lr.`;
           log(`${name}: diverged: ${msg}`);
@@ -375,7 +386,7 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
         }
       }
       if (hooks.shouldStop?.() && done < t.steps) {
-        if (!(done % t.eval_interval === 0)) await checkpoint(done); // an evaluation step has one already
+        if (label === null) await checkpoint(done); // an evaluation step has one already
         log(`${name}: stopped at step ${done}; checkpoint written. Run again with --resume to continue.`);
         return finish('interrupted', `stopped by the user at step ${done}`);
       }
