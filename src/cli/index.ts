@@ -9,8 +9,9 @@ import fit from './commands/fit.ts';
 import plan from './commands/plan.ts';
 import plot from './commands/plot.ts';
 import doctor from './commands/doctor.ts';
+import sample from './commands/sample.ts';
 
-const commands = [data, train, bench, sweep, fit, plan, plot, doctor] as CommandModule[];
+const commands = [data, train, bench, sweep, fit, plan, plot, doctor, sample] as CommandModule[];
 
 /** Run the `chinchilla` CLI. User errors print one clear message and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
