@@ -10,8 +10,9 @@ import plan from './commands/plan.ts';
 import plot from './commands/plot.ts';
 import doctor from './commands/doctor.ts';
 import sample from './commands/sample.ts';
+import compare from './commands/compare.ts';
 
-const commands = [data, train, bench, sweep, fit, plan, plot, doctor, sample] as CommandModule[];
+const commands = [data, train, bench, sweep, fit, plan, plot, doctor, sample, compare] as CommandModule[];
 
 /** Run the `chinchilla` CLI. User errors print one clear message and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
