@@ -28,16 +28,18 @@ export interface ModelConfig {
   bias: boolean;
   /** Seed of the weight initialisation; default 1337. */
   seed: number;
+  // The options below are always filled in by parseModelConfig; they are optional in the type
+  // (absent = the default) so that configs built in code, or read from older run.json files, stay valid.
   /** MLP nonlinearity: GPT-2's tanh GELU (default) or ReLU (Karpathy's "GPT from scratch"). */
-  activation: Activation;
+  activation?: Activation;
   /** Bias on the attention input (q, k, v) projection; default: same as `bias`. */
-  attn_bias: boolean;
+  attn_bias?: boolean;
   /** Bias on an untied lm_head (requires tie_embeddings false); default false. */
-  head_bias: boolean;
+  head_bias?: boolean;
   /** Weight initialisation: GPT-2's N(0, 0.02) scheme (default) or PyTorch's layer defaults. */
-  init: InitScheme;
+  init?: InitScheme;
   /** Where dropout applies when training; default all four sites (nanoGPT). */
-  dropout_sites: DropoutSite[];
+  dropout_sites?: DropoutSite[];
 }
 
 export const ACTIVATIONS = ['gelu', 'relu'] as const;

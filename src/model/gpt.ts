@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hashSeed } from '../util/rng.ts';
 import { relu } from './activations.ts';
 import { linearBound, normalArray, uniformArray } from './init.ts';
-import type { DropoutSite, ResolvedModelConfig } from './config.ts';
+import { DROPOUT_SITES, type DropoutSite, type ResolvedModelConfig } from './config.ts';
 import { paramCounts } from './params.ts';
 import {
   causalMask,
@@ -150,7 +150,7 @@ export class GPT {
     if (T > context) throw new Error(`sequence length ${T} exceeds the model's context ${context}`);
     if (idx.dtype !== 'int32') throw new Error(`token ids must be int32, got ${idx.dtype}`);
     const train = (o.training ?? false) && dropout > 0;
-    const sites = new Set(this.config.dropout_sites);
+    const sites = new Set(this.config.dropout_sites ?? DROPOUT_SITES);
     const seed0 = o.dropoutSeed ?? this.calls;
     // masks are keyed by (dropoutSeed = run seed, step, micro-batch), layer and site
     const drop = (x: tf.Tensor2D, site: DropoutSite, ...key: number[]): tf.Tensor2D =>
