@@ -21,10 +21,9 @@ describe('model config', () => {
     const c = parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2 }, 'x.json');
     expect(c).toEqual({
       context: 64, d_model: 32, n_layers: 2, n_heads: 2, d_ff: 128, dropout: 0, tie_embeddings: true, bias: true, seed: 1337,
-      activation: 'gelu', attn_bias: true, head_bias: false, init: 'gpt2', dropout_sites: ['embedding', 'attention', 'attn_proj', 'mlp'],
+      activation: 'gelu', head_bias: false, init: 'gpt2', dropout_sites: ['embedding', 'attention', 'attn_proj', 'mlp'],
     });
-    // attn_bias follows bias unless given
-    expect(parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2, bias: false }, 'x.json').attn_bias).toBe(false);
+    // attn_bias is absent (= follows bias) unless given
     expect(parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2, bias: false, attn_bias: true }, 'x.json').attn_bias).toBe(true);
   });
 

@@ -116,7 +116,9 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     throw new UserError(`invalid model config in ${where}:\n${lines.join('\n')}\n(${FIELD_HELP})`);
   }
   const c = r.data;
-  return { ...c, d_ff: c.d_ff ?? 4 * c.d_model, attn_bias: c.attn_bias ?? c.bias, dropout_sites: [...new Set(c.dropout_sites)] };
+  // attn_bias stays absent unless given: absent means "as bias", also after { ...cfg, bias: false }
+  const { attn_bias, ...rest } = c;
+  return { ...rest, d_ff: c.d_ff ?? 4 * c.d_model, ...(attn_bias === undefined ? {} : { attn_bias }), dropout_sites: [...new Set(c.dropout_sites)] };
 }
 
 /** Read and validate a model config JSON file; `name` defaults to the file's base name. */
