@@ -32,9 +32,9 @@ if (!outDir) {
   process.exit(2);
 }
 
-await initBackend(backend as BackendRequest, { quiet: true });
+const profile = await initBackend(backend as BackendRequest, { quiet: true });
 const cfg = resolveModelConfig(loadModelConfig(`configs/models/blog-${size}.json`), 50257);
-const model = new GPT(cfg);
+const model = new GPT(cfg, { kernels: profile.kernels });
 const rng = new Rng(2024);
 const idx = Array.from({ length: B * T }, () => rng.int(cfg.vocab_size));
 const tgt = Array.from({ length: B * T }, () => rng.int(cfg.vocab_size));

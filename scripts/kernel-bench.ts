@@ -1,5 +1,5 @@
 /**
- * Times the variants behind the layout choices of backend.ts's kernelLayouts() on
+ * Times the variants behind the layout choices of the backend profile (src/model/kernels/layouts.ts) on
  * one core, with the 786k model's shapes (d 128, 4 heads, context 256, 4096 rows =
  * 16 sequences), so that the choices can be re-checked on another machine or tfjs:
  *
@@ -10,12 +10,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend.ts';
+import { useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { causalMask, causalSelfAttention, gatherRows, transpose2d, type AttentionLayout } from '../src/model/ops.ts';
-import { kernelLayouts } from '../src/backend.ts';
 
 const backend = (process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'wasm') as BackendName;
 const quick = process.argv.includes('--quick');
-await initBackend(backend, { quiet: true });
+const profile = await initBackend(backend, { quiet: true });
+useKernelLayouts(profile.kernels); // the layouts the model would use on this backend
 
 /** Median wall time (ms) of `reps` calls after one warm-up call. */
 function time(f: () => tf.TensorContainer, reps = quick ? 3 : 7): number {
@@ -96,10 +97,10 @@ for (const n of [d, 4 * d]) {
   const g = time(() => tf.gather(table, ids), 10);
   report(`gather ${N} rows of [256, ${d}]`, 'tf.gather', g, gelems(N * d, g));
   const h = time(() => gatherRows(table, ids), 10);
-  report(`gather ${N} rows of [256, ${d}]`, `gatherRows (${kernelLayouts().hostGather ? 'host copy' : 'tf.gather'})`, h, gelems(N * d, h));
+  report(`gather ${N} rows of [256, ${d}]`, `gatherRows (${profile.kernels.hostGather ? 'host copy' : 'tf.gather'})`, h, gelems(N * d, h));
   tf.dispose([table, ids]);
 }
 
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-console.log(`backend ${backend} (tfjs ${tf.version.tfjs}); preferred: ${JSON.stringify(kernelLayouts())}\n`);
+console.log(`backend ${backend} (tfjs ${tf.version.tfjs}); preferred: ${JSON.stringify(profile.kernels)}\n`);
 console.log(rows.map((r) => r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')).join('\n'));

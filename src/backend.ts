@@ -4,6 +4,9 @@
  *
  * Order for 'auto' (first that loads AND runs a tiny op wins):
  *   tensorflow-gpu  @tensorflow/tfjs-node-gpu  (libtensorflow with CUDA)
+ *   webgpu          @tensorflow/tfjs-backend-webgpu on Dawn (the optional `webgpu`
+ *                   package): Vulkan/Metal/D3D12 on a hardware adapter; a software
+ *                   adapter (llvmpipe, SwiftShader) only when asked for explicitly
  *   tensorflow      @tensorflow/tfjs-node      (libtensorflow on CPU)
  *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD)
  *   cpu             pure JavaScript (always there)
@@ -12,13 +15,16 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { PLAIN_LAYOUTS, WASM_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
 import { UserError } from './util/errors.ts';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type { KernelLayouts };
+
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   backend: BackendName;
@@ -28,18 +34,7 @@ export interface BackendAttempt {
   /** What the user can do to get this backend. */
   fix?: string;
 }
-export interface BackendInfo {
-  backend: BackendName;
-  /** Name of the registered tfjs backend ('tensorflow', 'wasm', 'cpu'). */
-  tfBackend: string;
-  /** Human description of what executes the kernels. */
-  device: string;
-  attempts: BackendAttempt[];
-  /** Worker threads of the wasm backend (1 under Node: tfjs has no threaded wasm in Node). */
-  threads?: number;
-}
-
-const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 const require = createRequire(import.meta.url);
 
 /** What tfjs-node-gpu 4.x needs; overridden by src/gpu/cuda.ts when that module is present. */
@@ -82,19 +77,17 @@ function moduleInstalled(spec: string): boolean {
 }
 
 /** Runs a tiny matmul + reduction and checks the numbers: a backend that loads but cannot compute is useless. */
-function smokeTest(): void {
-  const v = tf.tidy(() => {
-    const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);
-    const b = tf.tensor2d([5, 6, 7, 8], [2, 2]);
-    return tf.sum(tf.matMul(a, b)).dataSync()[0]; // [[19,22],[43,50]] sums to 134
-  });
+async function smokeTest(): Promise<void> {
+  const t = tf.tidy(() => tf.sum(tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]))));
+  const v = (await t.data())[0]; // [[19,22],[43,50]] sums to 134; asynchronous: every backend can read back so
+  t.dispose();
   if (v !== 134) throw new Error(`smoke test computed ${v} instead of 134`);
 }
 
 async function activate(tfName: string): Promise<void> {
   if (!(await tf.setBackend(tfName))) throw new Error(`tf.setBackend('${tfName}') failed`);
   await tf.ready();
-  smokeTest();
+  await smokeTest();
 }
 
 function gpuFix(req: { cuda: string; cudnn: string; libtensorflow: string }): string {
@@ -105,9 +98,20 @@ function gpuFix(req: { cuda: string; cudnn: string; libtensorflow: string }): st
   );
 }
 
+/** What a backend that loaded reports about itself. */
+interface TryInfo {
+  backend: BackendName;
+  tfBackend: string;
+  device: string;
+  threads?: number;
+  /** memory one forward+backward may use, when the backend knows it (e.g. from a GPU adapter) */
+  memoryBudgetBytes?: number;
+  /** largest tensor one kernel may bind (webgpu: the adapter's maxStorageBufferBindingSize; llvmpipe 128 MiB) */
+  maxTensorBytes?: number;
+}
 interface TryResult {
   attempt: BackendAttempt;
-  info?: Omit<BackendInfo, 'attempts'>;
+  info?: TryInfo;
 }
 
 async function tryTensorflow(gpu: boolean): Promise<TryResult> {
@@ -203,10 +207,36 @@ async function tryCpu(): Promise<TryResult> {
   return { attempt: { backend: 'cpu', ok: true, reason: 'loaded' }, info: { backend: 'cpu', tfBackend: 'cpu', device: 'CPU, pure JavaScript' } };
 }
 
-function tryBackend(b: BackendName): Promise<TryResult> {
+/** webgpu: Dawn's adapter list; a software adapter only when webgpu was asked for by name. */
+async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): Promise<TryResult> {
+  const backend: BackendName = 'webgpu';
+  const gpu = await import('./gpu/webgpu.ts');
+  // auto without a chosen adapter looks for hardware only (Vulkan/Metal/D3D12), skipping the GL probe
+  const { adapters, problems } = await gpu.listAdapters({ coreOnly: !explicit && !adapterChoice });
+  const fix = gpu.WEBGPU_FIX;
+  const picked = gpu.pickAdapter(adapters, adapterChoice, explicit);
+  if (typeof picked === 'string') {
+    const why = adapters.length ? picked : [picked, ...problems].join('; ');
+    return { attempt: { backend, ok: false, reason: why, fix } };
+  }
+  try {
+    await gpu.activateWebGpu(picked);
+  } catch (e) {
+    return { attempt: { backend, ok: false, reason: `the webgpu backend failed to run on ${gpu.describeAdapter(picked)}: ${errorText(e)}`, fix } };
+  }
+  const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser on the CPU: a correctness path' : ''})`;
+  return {
+    attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
+    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked), maxTensorBytes: picked.maxStorageBufferBindingBytes },
+  };
+}
+
+function tryBackend(b: BackendName, explicit = false, gpuAdapter?: string): Promise<TryResult> {
   switch (b) {
     case 'tensorflow-gpu':
       return tryTensorflow(true);
+    case 'webgpu':
+      return tryWebgpu(explicit, gpuAdapter);
     case 'tensorflow':
       return tryTensorflow(false);
     case 'wasm':
@@ -222,7 +252,7 @@ export function describeBackend(info: BackendInfo): string {
   return `backend: ${info.backend} on ${info.device}` + (skipped.length ? ` (skipped ${skipped.join('; ')})` : '');
 }
 
-let active: BackendInfo | null = null;
+let active: { info: TryInfo; attempts: BackendAttempt[] } | null = null;
 let activeRequest: BackendRequest | null = null;
 
 /** Production mode: silences tfjs's "install the node backend" banner and skips per-op debug checks. */
@@ -235,23 +265,24 @@ function quietTfjs(): void {
  * runs a tiny op; an explicit request that cannot load is a UserError with the reason
  * and the fix. Prints one line (unless quiet).
  */
-export async function initBackend(req: BackendRequest, o: { quiet?: boolean } = {}): Promise<BackendInfo> {
+export async function initBackend(req: BackendRequest, o: { quiet?: boolean; gpuAdapter?: string } & ProfileOverrides = {}): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(req)) {
     throw new UserError(`unknown backend '${String(req)}' (--backend); choose one of: ${BACKEND_CHOICES.join(', ')}`);
   }
   quietTfjs();
-  if (active && activeRequest === req && tf.getBackend() === active.tfBackend) return active;
+  if (active && activeRequest === req && tf.getBackend() === active.info.tfBackend) return profileFor(active.info, active.attempts, o);
 
   const candidates = req === 'auto' ? ORDER : [req];
   const attempts: BackendAttempt[] = [];
   for (const b of candidates) {
-    const r = await tryBackend(b);
+    const r = await tryBackend(b, req !== 'auto', o.gpuAdapter);
     attempts.push(r.attempt);
     if (r.info) {
-      active = { ...r.info, attempts };
+      active = { info: r.info, attempts };
       activeRequest = req;
-      if (!o.quiet) console.error(describeBackend(active));
-      return active;
+      const profile = profileFor(r.info, attempts, o);
+      if (!o.quiet) console.error(describeBackend(profile));
+      return profile;
     }
   }
   const last = attempts[attempts.length - 1]!;
@@ -265,7 +296,7 @@ export async function initBackend(req: BackendRequest, o: { quiet?: boolean } = 
 /** Try every backend (for `doctor`); never throws. Leaves the previously active backend selected. */
 export async function probeBackends(): Promise<BackendAttempt[]> {
   quietTfjs();
-  const previous = active ? active.tfBackend : null;
+  const previous = active ? active.info.tfBackend : null;
   const out: BackendAttempt[] = [];
   for (const b of ORDER) {
     try {
@@ -285,30 +316,89 @@ export async function probeBackends(): Promise<BackendAttempt[]> {
 }
 
 /**
- * Which form of a few layout-heavy ops runs fastest on the backend in use, so
- * that the model can hit its fast kernels without knowing which backend runs.
- * Measured with scripts/kernel-bench.ts (786k shapes, one core, 4096 rows):
- *   attention       per-sequence 2-D blocks vs batched [B·H, T, hd] products: fwd+bwd of
- *                   a layer for 16 sequences on wasm 170 vs 913 ms; on cpu the batched
- *                   form is ~10 % faster (2.0 vs 2.3 s for 8 sequences)
- *   tiledTranspose  wasm's 2-D transpose writes with a stride of one row (0.15 G
- *                   elements/s); through 32×32 tiles (two 4-D transposes) 0.35–0.8 G/s.
- *                   On cpu the tiles are 3–4× slower.
- *   hostGather      wasm's GatherV2 takes 17 ms for 4096 rows of 128; copying the rows
- *                   on the host 1.5 ms.
- * libtensorflow and GPU backends keep the plain, batched forms (and their data on the device).
+ * What the rest of the project needs to know about the backend that runs, so
+ * that no other module tests a backend's name. Passed explicitly to the model
+ * (kernels), the trainer, the sweep and bench.
  */
-export interface KernelLayouts {
-  attention: 'batched' | 'per-sequence';
-  tiledTranspose: boolean;
-  hostGather: boolean;
+export interface BackendProfile {
+  name: BackendName;
+  /** Name of the registered tfjs backend ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  /** Human description of what executes the kernels. */
+  device: string;
+  /** Every backend tried, with why it was used or passed over. */
+  attempts: BackendAttempt[];
+  /** Worker threads of the wasm backend (1 under Node: tfjs has no threaded wasm in Node). */
+  threads?: number;
+  /** Which form of the layout-heavy ops the model uses (src/model/kernels/layouts.ts). */
+  kernels: KernelLayouts;
+  /**
+   * Bytes one forward+backward pass may use (picks the micro-batch). The wasm heap tops
+   * out between 2.5 and 3.5 GB and overflowing it shows up as "memory access out of
+   * bounds", so wasm gets 1.5 GB, leaving room for weights, Adam moments, accumulated
+   * gradients and fragmentation. A GPU gets a share of a 16 GB card.
+   */
+  memoryBudgetBytes: number;
+  /**
+   * Data-parallel worker threads for 'auto': one per core on the backends whose kernels
+   * run on a single core (wasm — tfjs runs it single-threaded under Node — and the
+   * pure-JS cpu backend); 1 on tensorflow-gpu (one device) and on tensorflow
+   * (libtensorflow already spreads every op over all cores).
+   */
+  defaultWorkers: number;
+  /** Same seed, config and worker count give bit-identical numbers (deterministic kernels). */
+  bitReproducible: boolean;
+  /** Tensors can be read back synchronously (dataSync); the training path never relies on it. */
+  syncReadback: boolean;
+  /** Largest tensor one kernel may bind, where the backend limits it (webgpu); the loss chunks its logits to fit. */
+  maxTensorBytes?: number;
+  /** The libtensorflow npm package behind the backend (tensorflow, tensorflow-gpu), for its native extras (summary writer). */
+  nativeModule?: string;
+}
+/** The former name of BackendProfile; `backend` is `name`. */
+export type BackendInfo = BackendProfile & { backend: BackendName };
+
+const MB = 2 ** 20;
+
+/** What each backend is like (looked up by name here, and only here). */
+const TRAITS: Record<string, { budgetMb: number; cpuBound: boolean; bitReproducible: boolean; syncReadback: boolean }> = {
+  wasm: { budgetMb: 1500, cpuBound: true, bitReproducible: true, syncReadback: true },
+  cpu: { budgetMb: 3000, cpuBound: true, bitReproducible: true, syncReadback: true },
+  // libtensorflow's CPU and CUDA kernels may reorder float sums between runs
+  tensorflow: { budgetMb: 6000, cpuBound: false, bitReproducible: false, syncReadback: true },
+  'tensorflow-gpu': { budgetMb: 9000, cpuBound: false, bitReproducible: false, syncReadback: true },
+  // a GPU backend without synchronous read-back (webgpu under Node); its budget comes from the adapter when known
+  webgpu: { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false },
+};
+const NATIVE_MODULE: Partial<Record<BackendName, string>> = { tensorflow: '@tensorflow/tfjs-node', 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu' };
+const UNKNOWN_TRAITS = { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false };
+
+/** The profile of a backend that loaded; `overrides` come from the CLI (--memory-budget-mb). */
+function profileFor(info: TryInfo, attempts: BackendAttempt[], overrides: ProfileOverrides): BackendInfo {
+  const t = TRAITS[info.backend] ?? UNKNOWN_TRAITS;
+  return {
+    backend: info.backend,
+    name: info.backend,
+    tfBackend: info.tfBackend,
+    device: info.device,
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
+    attempts,
+    kernels: info.backend === 'wasm' ? WASM_LAYOUTS : PLAIN_LAYOUTS,
+    memoryBudgetBytes: overrides.memoryBudgetMb !== undefined ? overrides.memoryBudgetMb * MB : (info.memoryBudgetBytes ?? t.budgetMb * MB),
+    defaultWorkers: t.cpuBound ? availableParallelism() : 1,
+    bitReproducible: t.bitReproducible,
+    syncReadback: t.syncReadback,
+    ...(info.maxTensorBytes !== undefined ? { maxTensorBytes: info.maxTensorBytes } : {}),
+    ...(NATIVE_MODULE[info.backend] ? { nativeModule: NATIVE_MODULE[info.backend] } : {}),
+  };
 }
 
+export interface ProfileOverrides {
+  /** --memory-budget-mb: bytes one forward+backward may use, in MiB */
+  memoryBudgetMb?: number;
+}
+
+/** The kernel layouts of a tfjs backend by its registered name (for scripts and tests). */
 export function kernelLayouts(tfBackend: string = tf.getBackend()): KernelLayouts {
-  switch (tfBackend) {
-    case 'wasm':
-      return { attention: 'per-sequence', tiledTranspose: true, hostGather: true };
-    default:
-      return { attention: 'batched', tiledTranspose: false, hostGather: false };
-  }
+  return tfBackend === 'wasm' ? WASM_LAYOUTS : PLAIN_LAYOUTS;
 }

@@ -199,6 +199,14 @@ describe('diagnose: the usual broken machines', () => {
     expect(d.problems[0]).toContain(msg);
   });
 
+  it('the no-GPU advice names only backends that work here (not tensorflow when it is not installed)', () => {
+    const facts = { platform: 'linux' as const, arch: 'x64', smi: { found: false, gpus: [] }, libraries: [] };
+    const d = diagnose(facts, ['wasm', 'cpu']);
+    expect(d.fixes[0]).toContain('without a GPU, train with --backend wasm.');
+    expect(d.fixes[0]).not.toContain('--backend tensorflow');
+    expect(diagnose(facts, ['webgpu', 'tensorflow', 'wasm', 'cpu']).fixes[0]).toContain('--backend webgpu or --backend tensorflow or --backend wasm');
+  });
+
   it('macOS / arm64: no GPU build exists', () => {
     const d = diagnose({ platform: 'darwin', arch: 'arm64', smi: { found: false, gpus: [] }, libraries: [] });
     expect(d.problems).toEqual(['tfjs-node-gpu 4.x has GPU builds only for Linux and Windows on x86-64; this machine is darwin/arm64.']);
@@ -244,7 +252,7 @@ describe('chinchilla doctor (the CLI, on this machine)', () => {
     const rep = JSON.parse(r.stdout) as DoctorReport;
     expect(rep.node.version).toBe(process.version);
     expect(rep.node.ok).toBe(Number(process.versions.node.split('.')[0]) >= 20);
-    expect(rep.backends.map((b) => b.backend)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(rep.backends.map((b) => b.backend)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
     const by = Object.fromEntries(rep.backends.map((b) => [b.backend, b]));
     expect(by.wasm!.ok).toBe(true);
     expect(by.cpu!.ok).toBe(true);
@@ -261,6 +269,21 @@ describe('chinchilla doctor (the CLI, on this machine)', () => {
     expect(rep.problems.length).toBeGreaterThan(0);
     for (const p of rep.problems) expect(p.fix.length).toBeGreaterThan(0);
     expect(rep.problems.some((p) => p.area === 'gpu')).toBe(true);
+  });
+
+  it('lists the WebGPU adapters; a software one (llvmpipe) is marked and auto does not use it', () => {
+    const r = spawnSync(process.execPath, ['bin/chinchilla.js', 'doctor', '--json'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000 });
+    const rep = JSON.parse(r.stdout) as DoctorReport;
+    const sw = rep.gpu.webgpu.adapters.filter((a) => a.software);
+    if (!rep.backends.find((b) => b.backend === 'tensorflow')!.ok) {
+      // issue 14: the advice must not send the user to a backend that is not installed
+      for (const p of rep.problems) expect(p.fix).not.toMatch(/train with --backend tensorflow\b/);
+    }
+    if (sw.length === 0) return; // no Mesa here: nothing more to check
+    expect(sw.every((a) => !a.usedByAuto)).toBe(true);
+    expect(sw[0]!.name).toMatch(/llvmpipe|swiftshader|lavapipe/i);
+    const text = spawnSync(process.execPath, ['bin/chinchilla.js', 'doctor'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000 }).stdout;
+    expect(text).toMatch(/WebGPU adapters[^\n]*\n  #\d+ .*software rasteriser\).*auto will not use it/);
   });
 
   it('prints a readable report and exits 0 without a GPU', () => {

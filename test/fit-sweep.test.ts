@@ -56,9 +56,21 @@ describe('fixture sweep', () => {
 });
 
 describe('fitSweep on the fixture sweep', () => {
-  it("recovers the law's exponents with all four fits (default: full 4500-start grid)", () => {
-    const report = fitSweep(loadRuns(SWEEP), { n: 'total', sweepDir: SWEEP });
-    expect(report.warnings).toEqual([]);
+  it('by default says what one schedule length cannot identify, and fits nothing it cannot', () => {
+    const report = fitSweep(loadRuns(SWEEP), { n: 'total', sweepDir: SWEEP, grid: 'coarse' });
+    expect(report.options!.points).toBe('final');
+    expect(report.approach3).toBeNull();
+    expect(report.approach3_design!.reason).toMatch(/all runs share one schedule length/);
+    expect(report.approach1.design!.identifiable).toBe(false);
+    expect(report.approach2.design!.identifiable).toBe(false);
+    expect(report.agreement!.spread).toBeNull();
+    // no run.json here has final_eval: each says how few tokens its final loss covered
+    expect(report.warnings.filter((w) => /6 run\(s\) have no final_eval/.test(w))).toHaveLength(1);
+  });
+
+  it("with --points all (the mechanics: no schedule effect in this fixture) recovers the law's exponents with all four fits (full 4500-start grid)", () => {
+    const report = fitSweep(loadRuns(SWEEP), { n: 'total', sweepDir: SWEEP, points: 'all', bootstrap: 0 });
+    expect(report.warnings.some((w) => /--points all fits every evaluation/.test(w))).toBe(true);
     expect(report.runs).toHaveLength(6);
     // Fit 1: loss falls with compute along every run, close to a power law.
     expect(report.per_run).toHaveLength(6);
@@ -81,14 +93,14 @@ describe('fitSweep on the fixture sweep', () => {
     expect(Math.abs(a3.alpha - FIXTURE_LAW.alpha)).toBeLessThan(0.02);
     expect(Math.abs(a3.beta - FIXTURE_LAW.beta)).toBeLessThan(0.03);
     expect(Math.abs(a3.a - A_TRUE)).toBeLessThan(0.02);
-    expect(report.options).toEqual({ points: 'all', min_step: 0, bootstrap: 0, seed: 0, grid: 'full' });
+    expect(report.options).toEqual({ points: 'all', min_step: 0, bootstrap: 0, seed: 0, grid: 'full', window_ln_n: Math.log(2) });
   });
 });
 
 describe('chinchilla fit (CLI)', () => {
   it('fit <sweep> --json prints the FitReport (and only it) and writes the same to fit.json', () => {
     const dir = sweepCopy();
-    const r = cli(dir, '--json', '--grid', 'coarse', '--bootstrap', '20', '--seed', '3');
+    const r = cli(dir, '--json', '--grid', 'coarse', '--bootstrap', '20', '--seed', '3', '--points', 'all', '--replace');
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as FitReport; // the whole of stdout is one JSON document
     expect(report.sweep_dir).toBe(dir);
@@ -113,9 +125,12 @@ describe('chinchilla fit (CLI)', () => {
     expect(r.stdout).toMatch(/Per-run loss vs compute/);
     expect(r.stdout).toMatch(/Approach 1/);
     expect(r.stdout).toMatch(/Approach 2/);
-    expect(r.stdout).toMatch(/α {5}= 0\.\d{4}/);
-    expect(r.stdout).toMatch(/wrote .*fit\.json/);
-    const report = JSON.parse(readFileSync(join(dir, 'fit.json'), 'utf8')) as FitReport;
+    expect(r.stdout).toMatch(/Approach 3/);
+    // another convention than the default: its own file, fit.json untouched
+    expect(r.stdout).toMatch(/wrote .*fit\.n-non-embedding\.flops_kaplan\.json \(N = params_non_embedding, C = flops_kaplan/);
+    expect(readdirSync(dir)).not.toContain('fit.json');
+    const report = JSON.parse(readFileSync(join(dir, 'fit.n-non-embedding.flops_kaplan.json'), 'utf8')) as FitReport;
+    expect(report.schema_version).toBe(2);
     expect(report.n).toBe('non-embedding');
     expect(report.runs[0]!.params).toBe(loadRuns(SWEEP)[0]!.info.params_non_embedding);
   });
@@ -132,7 +147,7 @@ describe('chinchilla fit (CLI)', () => {
     expect(report.approach3).toBeNull();
     const w = report.warnings.join('\n');
     expect(w).toMatch(/approach 1: needs runs of ≥ 2 distinct model sizes/);
-    expect(w).toMatch(/approach 3: 1 distinct model size/);
+    expect(w).toMatch(/approach 3: 1 point\(s\); need ≥ 5/);
   });
 
   it('fit --csv FILE --json fits Approach 3 to a table and puts E, A, B, alpha, beta at the top level', () => {

@@ -37,3 +37,42 @@ describe('flopsPerToken', () => {
     expect(f.flops_chinchilla).toBe(83_523_072);
   });
 });
+
+describe('Hoffmann et al. 2022, Table A4 (FLOPs of the Appendix-F count / 6ND, sequence 2048, vocabulary 32,000)', () => {
+  // The six configurations of Table A4: layers, d_model, ffw_size, heads (key size = d_model/heads), published ratio.
+  const TABLE_A4: [number, number, number, number, number, string][] = [
+    [10, 640, 2560, 10, 1.03, '73M'],
+    [20, 1024, 4096, 16, 1.1, '305M'],
+    [24, 1280, 5120, 10, 1.08, '552M'],
+    [26, 1792, 7168, 14, 1.04, '1.1B'],
+    [28, 2048, 8192, 16, 1.03, '1.6B'],
+    [40, 3584, 14336, 28, 0.99, '6.8B'],
+  ];
+  const T = 2048;
+  const V = 32000;
+  /**
+   * Chinchilla's parameter count (relative positional encodings, untied output, no input embedding):
+   * per layer 3d²+3d (q,k,v) + d²+2d (relative keys, content and position biases) + d²+d (output)
+   * + d·f+f + f·d+d (feed-forward) + 4d (two LayerNorms); then 2d (final LayerNorm) + d·V (output layer).
+   */
+  const chinchillaParams = (L: number, d: number, f: number) =>
+    L * (3 * d * d + 3 * d + (d * d + 2 * d) + (d * d + d) + (d * f + f) + (f * d + d) + 4 * d) + 2 * d + d * V;
+
+  for (const [L, d, f, h, ratio, name] of TABLE_A4) {
+    it(`${name}: ratio ${ratio.toFixed(2)} without the embedding and logits terms (and higher with them)`, () => {
+      const cfg = { vocab_size: V, context: T, d_model: d, n_layers: L, n_heads: h, d_ff: f, dropout: 0, tie_embeddings: false, bias: true, seed: 0 };
+      const N = chinchillaParams(L, d, f);
+      const without = (3 * chinchillaForwardFlopsPerSequence(cfg, { embeddingAndLogits: false })) / (6 * N * T);
+      const withEmb = (3 * chinchillaForwardFlopsPerSequence(cfg)) / (6 * N * T);
+      expect(Number(without.toFixed(2))).toBe(ratio);
+      // as written (embedding lookup counted as a matmul, plus the logits) the ratios do not match
+      expect(withEmb - without).toBeGreaterThan(0.03);
+      expect(flopsPerToken(cfg).flops_chinchilla_no_embedding).toBeCloseTo((3 * chinchillaForwardFlopsPerSequence(cfg, { embeddingAndLogits: false })) / T, 6);
+    });
+  }
+
+  it('the parameter counts are the table\'s 73M … 6.8B', () => {
+    const counts = TABLE_A4.map(([L, d, f]) => chinchillaParams(L, d, f) / 1e6);
+    expect(counts.map((c) => Math.round(c))).toEqual([74, 306, 553, 1143, 1593, 6796]);
+  });
+});

@@ -9,12 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, type BackendName } from '../src/backend.ts';
+import { initBackend, kernelLayouts, type BackendName } from '../src/backend.ts';
 import { BatchSampler } from '../src/data/batches.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/adamw.ts';
-import { readMetricsCsv } from '../src/train/metrics.ts';
+import { readMetrics as readMetricsCsv } from '../src/artifacts/metrics.ts';
 import { WorkerPool } from '../src/train/parallel/pool.ts';
 import { rowShare } from '../src/train/parallel/protocol.ts';
 import { parseWorkers, resolveWorkers, rowsPerWorker, workerMicroBatch } from '../src/train/parallel/workers.ts';
@@ -69,11 +69,12 @@ describe('row shares and micro-batches', () => {
   });
 
   it('resolve the worker count and each worker’s micro-batch', () => {
-    expect(resolveWorkers(3, 'wasm', 32)).toBe(3);
-    expect(resolveWorkers('auto', 'tensorflow-gpu', 32)).toBe(1);
-    expect(resolveWorkers('auto', 'tensorflow', 32)).toBe(1);
-    expect(resolveWorkers('auto', 'wasm', 1)).toBe(1); // never more workers than rows
-    expect(() => resolveWorkers(40, 'wasm', 32)).toThrow(/--workers 40 exceeds the batch of 32/);
+    // 'auto' is the backend profile's default (one per core on wasm/cpu, 1 on tensorflow[-gpu])
+    expect(resolveWorkers(3, { defaultWorkers: 2 }, 32)).toBe(3);
+    expect(resolveWorkers('auto', { defaultWorkers: 1 }, 32)).toBe(1);
+    expect(resolveWorkers('auto', { defaultWorkers: 16 }, 32)).toBe(16);
+    expect(resolveWorkers('auto', { defaultWorkers: 16 }, 1)).toBe(1); // never more workers than rows
+    expect(() => resolveWorkers(40, { defaultWorkers: 2 }, 32)).toThrow(/--workers 40 exceeds the batch of 32/);
     expect(() => parseWorkers('two')).toThrow(/--workers must be a positive integer or 'auto'/);
     expect(parseWorkers('2')).toBe(2);
     // an explicit micro-batch is capped by the share; 'auto' divides the share
@@ -102,7 +103,7 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
         const l1 = one.loss.dataSync()[0]!;
         tf.dispose([...one.grads, one.loss]);
 
-        const pool = await WorkerPool.start({ ...setup, workers: 2, backend, tokens });
+        const pool = await WorkerPool.start({ ...setup, workers: 2, backend, kernels: kernelLayouts(backend), tokens });
         try {
           const two = await pool.gradients(7);
           const g2 = flat(two.grads);
@@ -125,7 +126,7 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
         const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
         const sampler = new BatchSampler(tokens, { batch, context: cfg.context, seed: 9 });
         const base = { model, sampler, batch, microBatch: 2, seed: 9 };
-        const pool = workers > 1 ? await WorkerPool.start({ ...base, workers, backend, tokens }) : null;
+        const pool = workers > 1 ? await WorkerPool.start({ ...base, workers, backend, kernels: kernelLayouts(backend), tokens }) : null;
         const losses: number[] = [];
         try {
           for (let s = 0; s < 5; s++) losses.push(await trainStep({ ...base, opt, gradClip: 1, pool }, s, 3e-3));
@@ -151,7 +152,7 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
     it('report a worker that died as an error of the step', async () => {
       const model = new GPT(cfg);
       const sampler = new BatchSampler(tokens, { batch: 4, context: cfg.context, seed: 1 });
-      const pool = await WorkerPool.start({ model, sampler, batch: 4, microBatch: 2, seed: 1, workers: 2, backend, tokens });
+      const pool = await WorkerPool.start({ model, sampler, batch: 4, microBatch: 2, seed: 1, workers: 2, backend, kernels: kernelLayouts(backend), tokens });
       try {
         // kill the worker thread behind the pool's back, as a crash would
         await (pool as unknown as { remotes: { worker: { terminate(): Promise<number> } }[] }).remotes[0]!.worker.terminate();
@@ -172,7 +173,7 @@ describe.skipIf(!shared)('training with --workers 2 from the CLI', () => {
     const args = (out: string, workers: number) => [
       'train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
       '--backend', 'wasm', '--steps', '12', '--batch', '4', '--eval-interval', '3', '--eval-windows', '8', '--lr', '2e-3',
-      '--workers', String(workers), '--out', out,
+      '--final-eval-windows', '24', '--workers', String(workers), '--out', out,
     ];
     const ref = join(dir, 'ref');
     const r = cli(args(ref, 2));
@@ -196,5 +197,8 @@ describe.skipIf(!shared)('training with --workers 2 from the CLI', () => {
       if (i > 0) expect(b[i]!.train_loss).toBe(a[i]!.train_loss);
       expect(c[i]!.val_loss).toBeCloseTo(a[i]!.val_loss, 4); // one worker: the same curve within float noise
     }
+    // the final evaluation (24 windows, split over both threads) also resumes bit for bit
+    expect(a[4]!.val_tokens).toBe(24 * 64);
+    expect(b[4]!.val_loss_se).toBe(a[4]!.val_loss_se);
   });
 });

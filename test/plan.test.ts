@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EPOCH2024, HOFFMANN2022, KAPLAN2020, PF_DAY, lawLoss, loadLaw, type ChinchillaLaw } from '../src/fit/laws.ts';
+import { DEFAULT_LAW, EPOCH2024, HOFFMANN2022, HOFFMANN2022_TEX, KAPLAN2020, LAWS, PF_DAY, lawLoss, loadLaw, type ChinchillaLaw } from '../src/fit/laws.ts';
 import { parseCount, planBudget } from '../src/fit/plan.ts';
 import { UserError } from '../src/util/errors.ts';
 import { PROJECT_ROOT } from '../src/util/paths.ts';
@@ -39,6 +39,24 @@ describe('plan: compute-optimal allocation', () => {
     // α 0.34, β 0.28 printed in the paper move the optimum to 32B. Checked here:
     const unrounded: ChinchillaLaw = { ...HOFFMANN2022, E: 1.6934, alpha: 0.3392, beta: 0.2849 };
     expect(planBudget(unrounded, GOPHER).compute_optimal.params / 1e9).toBeCloseTo(40.3, 1);
+  });
+
+  it('hoffmann2022-tex (unrounded) gives Figure 4\'s ≈40B parameters at 5.76e23 FLOPs', () => {
+    expect([HOFFMANN2022_TEX.E, HOFFMANN2022_TEX.A, HOFFMANN2022_TEX.B, HOFFMANN2022_TEX.alpha, HOFFMANN2022_TEX.beta]).toEqual([
+      1.6933737, 406.40102, 410.72283, 0.33917084, 0.2849083,
+    ]);
+    const p = planBudget(loadLaw('hoffmann2022-tex'), GOPHER);
+    expect(p.compute_optimal.params / 1e9).toBeCloseTo(40.36, 1);
+    expect(p.compute_optimal.params / byHand(HOFFMANN2022_TEX, GOPHER).N).toBeCloseTo(1, 12);
+  });
+
+  it('the default law is epoch2024: plan 1e23 gives ≈29B parameters on ≈570B tokens', () => {
+    expect(DEFAULT_LAW).toBe('epoch2024');
+    expect(LAWS[DEFAULT_LAW]).toBe(EPOCH2024);
+    const p = planBudget(loadLaw(DEFAULT_LAW), 1e23).compute_optimal;
+    expect(p.params / 1e9).toBeCloseTo(29.45, 1); // G·(1e23/6)^0.5126, G = 0.1196
+    expect(p.tokens / 1e9).toBeGreaterThan(560);
+    expect(p.tokens / 1e9).toBeLessThan(575);
   });
 
   it("Besiroglu et al.'s replication (epoch2024) at 5.76e23 gives a ≈ 0.513 and ~18 tokens/parameter", () => {
@@ -86,7 +104,8 @@ describe('plan: inference-aware optimum (Sardana & Frankle 2023)', () => {
     expect(inf.loss).toBeCloseTo(p.compute_optimal.loss, 10);
     expect(inf.params).toBeLessThan(p.compute_optimal.params);
     expect(inf.tokens_per_param).toBeGreaterThan(p.compute_optimal.tokens_per_param);
-    expect(inf.times_20_tokens_per_param).toBeCloseTo(inf.tokens_per_param / 20, 12);
+    expect(inf.times_optimal_tokens_per_param).toBeCloseTo(inf.tokens_per_param / p.compute_optimal.tokens_per_param, 12);
+    expect(inf.optimal_tokens_per_param).toBeCloseTo(p.compute_optimal.tokens_per_param, 12);
     expect(inf.inference_flops).toBeCloseTo(2 * inf.params * T, -10);
     expect(inf.total_flops).toBeLessThan(inf.compute_optimal_total_flops);
     expect(inf.compute_optimal_total_flops).toBeCloseTo(GOPHER + 2 * p.compute_optimal.params * T, -12);
@@ -133,7 +152,7 @@ describe('plan inputs', () => {
     const none = join(dir, 'none.json');
     writeFileSync(none, JSON.stringify({ approach3: null, warnings: ['approach 3: 3 point(s); need ≥ 5 to fit E, A, B, α, β; no parametric fit'] }));
     expect(() => loadLaw(none)).toThrow(/has no Approach 3 fit \(approach 3: 3 point\(s\)/);
-    expect(() => loadLaw('hoffmann2023')).toThrow(/not a known law \(hoffmann2022, epoch2024, kaplan2020\)/);
+    expect(() => loadLaw('hoffmann2023')).toThrow(/not a known law \(epoch2024, hoffmann2022-tex, hoffmann2022, kaplan2020\)/);
   });
 });
 
@@ -145,8 +164,8 @@ describe('chinchilla plan (CLI)', () => {
     expect(r.status).toBe(0);
     const p = JSON.parse(r.stdout);
     expect(p.flops).toBe(GOPHER);
-    expect(p.law.name).toBe('hoffmann2022');
-    expect(p.compute_optimal.params / byHand(HOFFMANN2022, GOPHER).N).toBeCloseTo(1, 10);
+    expect(p.law.name).toBe('epoch2024');
+    expect(p.compute_optimal.params / byHand(EPOCH2024, GOPHER).N).toBeCloseTo(1, 10);
     expect(p.inference.inference_tokens).toBe(2e12);
   });
 

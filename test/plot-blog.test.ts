@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FitReport, MetricRow, RunData } from '../src/fit/types.ts';
-import { blogFitLabel, blogFits, blogLossVsComputeSpec, blogLossVsStepSpec } from '../src/plot/graphs/blog.ts';
+import { blogFitLabel, blogFits, blogLossVsComputeSpec, blogLossVsStepSpec, scheduledRows } from '../src/plot/graphs/blog.ts';
 import { renderSvg } from '../src/plot/render.ts';
 
 function run(name: string, N: number, loss: (C: number, step: number) => number): RunData {
@@ -52,5 +52,32 @@ describe("the blog's loss-vs-compute fit", () => {
     expect(svg).toContain('slope=-0.120, R²=1.000');
     const steps = (await renderSvg(blogLossVsStepSpec(runs, report))).svg;
     expect(steps).toContain('small');
+  });
+});
+
+describe("the blog's graphs draw only the schedule's rows", () => {
+  // eval_interval 50, steps 200: rows 0, 50, 100, 150 on the schedule, then the final evaluation at step 200
+  // (whole validation split) with a loss off the power law, which must enter neither graph nor fit
+  const r = run('small', 6_698_833, (C, s) => (s === 0 ? 10.5 : s === 200 ? 99 : 40 * C ** -0.08));
+  r.info = { ...r.info, train: { steps: 200, batch: 32, lr: 3e-4, eval_interval: 50 }, final_eval: { val_loss: 99, val_loss_se: 0.01, tokens: 1e6, windows: 4000, step: 200 } };
+
+  it('leaves out the final evaluation row', () => {
+    expect(scheduledRows(r).map((x) => x.step)).toEqual([0, 50, 100, 150]);
+    const [f] = blogFits([r]);
+    expect(f!.points).toBe(3);
+    expect(f!.slope).toBeCloseTo(-0.08, 12);
+    const values = (blogLossVsStepSpec([r], report) as { data: { values: { step: number }[] } }).data.values;
+    expect(values.map((v) => v.step)).toEqual([0, 50, 100, 150]);
+  });
+
+  it('without the schedule in run.json, leaves out the row at final_eval.step', () => {
+    const bare = { ...r, info: { ...r.info, train: { steps: 200, batch: 32, lr: 3e-4 } } };
+    expect(scheduledRows(bare).map((x) => x.step)).toEqual([0, 50, 100, 150]);
+  });
+
+  it('says so in both subtitles', async () => {
+    for (const spec of [blogLossVsStepSpec([r], report), blogLossVsComputeSpec([r], report)]) {
+      expect((await renderSvg(spec)).svg).toContain('the final whole-split evaluation is not drawn');
+    }
   });
 });

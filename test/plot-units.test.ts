@@ -64,6 +64,9 @@ describe('ticks and number formats', () => {
     expect(logTicks(5e13, 2e17)).toEqual([1e14, 1e15, 1e16, 1e17]);
     expect(logTicks(1e12, 3e14)).toEqual([1e12, 2e12, 5e12, 1e13, 2e13, 5e13, 1e14, 2e14]);
     expect(logTicks(3.2, 7.7)).toEqual([4, 5, 6, 7]);
+    // a range with at most one 1…9 × 10^k value (graph 5's N_opt panel in a short sweep) still gets labels
+    expect(logTicks(1.21e5, 1.79e5)).toEqual([1.3e5, 1.5e5, 1.7e5]);
+    expect(logTicks(1.5e5, 2.5e5).length).toBeGreaterThanOrEqual(2);
     expect(logTicks(1e3, 1e30).length).toBeLessThanOrEqual(10);
   });
 

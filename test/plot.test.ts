@@ -97,7 +97,8 @@ beforeAll(async () => {
     const dir = join(tmp, sweep);
     cpSync(join(FIXTURES, sweep), dir, { recursive: true });
     // the coarse Approach-3 grid keeps the test quick; plotSweep then reads this fit.json
-    fits[sweep] = fitSweep(loadRuns(dir), { n: 'total', grid: 'coarse', sweepDir: dir });
+    // size-sweep has one schedule length: only --points all gives graph 6 an Approach-3 fit to draw
+    fits[sweep] = fitSweep(loadRuns(dir), { n: 'total', grid: 'coarse', sweepDir: dir, points: sweep === 'size-sweep' ? 'all' : 'final' });
     writeJsonAtomic(join(dir, 'fit.json'), fits[sweep]);
     results[sweep] = await plotSweep(dir, { formats: ['svg', 'png'], scale: SCALE });
   }
@@ -201,6 +202,23 @@ describe.each(['size-sweep', 'isoflop-sweep'])('%s', (sweep) => {
     expect(XMLValidator.validate(html.replace('<!DOCTYPE html>', ''), { unpairedTags: ['meta', 'img'] })).toBe(true);
     expect(html.match(/<img [^>]*src="data:image\/png;base64,/g)?.length).toBe(GRAPHS.length);
     expect(html).not.toContain('src="plots/');
+    // the summary names the per-run slope for what it is, and the run table counts workers
+    expect(md).toContain("not Kaplan et al.'s α_C");
+  });
+
+  it('shows an exponent in the summary only where the design identifies it', () => {
+    const md = readFileSync(results[sweep]!.reportMd, 'utf8');
+    const summary = md.slice(md.indexOf('## Summary'), md.indexOf('## Plots'));
+    const row = (name: string) => summary.split('\n').find((l) => l.startsWith(`| ${name}`))!;
+    if (sweep === 'size-sweep') {
+      // one schedule length for every run: no bare Approach-1/2/3 number
+      for (const a of ['Approach 1', 'Approach 2', 'Approach 3']) expect(row(a)).toMatch(/not identifiable: /);
+      expect(row('Approach 1')).toMatch(/all runs share one schedule length/);
+      expect(row('Approach 3')).toMatch(/--points all/);
+      expect(summary).toMatch(/Agreement: fewer than two approaches are identified/);
+    } else {
+      expect(row('Approach 2')).toMatch(/\| \d\.\d{3}/);
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { METRIC_COLUMNS } from '../src/fit/types.ts';
-import { readMetricsCsv } from '../src/train/metrics.ts';
+import { readMetrics as readMetricsCsv } from '../src/artifacts/metrics.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 import { cli, runAndKill } from './helpers/train.ts';
 
@@ -17,7 +17,7 @@ describe.skipIf(!shared)('sweep end to end on the cpu backend', () => {
     file,
     JSON.stringify({
       name: 'tiny',
-      base: { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 8, batch: 4, lr: 0.003, eval_interval: 2, eval_windows: 4 },
+      base: { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 8, batch: 4, lr: 0.003, eval_interval: 2, eval_windows: 4, final_eval_windows: 8 },
       runs: [
         { name: 'd8', model: { context: 32, d_model: 8, n_layers: 1, n_heads: 2 } },
         { name: 'd16', model: { context: 32, d_model: 16, n_layers: 1, n_heads: 2 } },
@@ -51,10 +51,17 @@ describe.skipIf(!shared)('sweep end to end on the cpu backend', () => {
       const info = JSON.parse(readFileSync(join(out, run, 'run.json'), 'utf8'));
       expect(info.status).toBe('finished');
       expect(info.backend.name).toBe('cpu');
-      expect(existsSync(join(out, run, 'checkpoints', 'latest.ckpt'))).toBe(true);
+      expect(existsSync(join(out, run, 'checkpoints', 'latest.safetensors'))).toBe(true);
       expect(existsSync(join(out, run, '.lock'))).toBe(false);
     }
+    // run.json: the sweep's name and the final evaluation on final_eval_windows
+    for (const run of ['d8', 'd16', 'd24']) {
+      const info = JSON.parse(readFileSync(join(out, run, 'run.json'), 'utf8'));
+      expect(info.sweep).toBe('tiny');
+      expect(info.final_eval).toMatchObject({ windows: 8, tokens: 8 * 32, step: 8 });
+    }
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(sweep.schema_version).toBe(1);
     expect(sweep.runs.map((x: { status: string }) => x.status)).toEqual(['finished', 'finished', 'finished']);
     expect(existsSync(join(out, 'fit.json'))).toBe(true);
 

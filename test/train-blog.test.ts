@@ -36,7 +36,10 @@ describe('blog recipe units', () => {
     expect(z.labelAfter(1)).toBe(0); // "step 0" is after one update
     const c = evalSchedule({ eval_steps: 'completed', eval_interval: 50, steps: 120 });
     expect(c.initial).toBe(true);
-    expect(Array.from({ length: 120 }, (_, i) => c.labelAfter(i + 1)).filter((l) => l !== null)).toEqual([50, 100, 120]);
+    // the last step's row is the final evaluation's (trainer.ts), not the schedule's
+    expect(Array.from({ length: 120 }, (_, i) => c.labelAfter(i + 1)).filter((l) => l !== null)).toEqual([50, 100]);
+    const c100 = evalSchedule({ eval_steps: 'completed', eval_interval: 50, steps: 100 });
+    expect(Array.from({ length: 100 }, (_, i) => c100.labelAfter(i + 1)).filter((l) => l !== null)).toEqual([50]);
   });
 
   it("joins non-blank lines with single spaces, each keeping its newline (HF rows)", () => {
@@ -66,19 +69,24 @@ describe.skipIf(!shared)('a tiny run with the blog recipe', () => {
     '--grad-clip', '0', '--eval-steps', 'zero-based', '--train-eval-windows', '8', '--out', out,
   ];
 
-  it('writes rows at 0-based steps 0, 3, 6, 9 with tokens = step·batch·context, and resumes exactly', async () => {
+  it('writes rows at 0-based steps 0, 3, 6, 9 with tokens = step·batch·context, then the final evaluation at 10, and resumes exactly', async () => {
     const ref = join(dir, 'ref');
     const r = cli(args(ref));
     expect(r.status, r.stderr).toBe(0);
     const a = readMetricsCsv(join(ref, 'metrics.csv'));
-    expect(a.map((x) => x.step)).toEqual([0, 3, 6, 9]);
-    expect(a.map((x) => x.tokens)).toEqual([0, 3 * 4 * 32, 6 * 4 * 32, 9 * 4 * 32]);
+    expect(a.map((x) => x.step)).toEqual([0, 3, 6, 9, 10]);
+    expect(a.map((x) => x.tokens)).toEqual([0, 3 * 4 * 32, 6 * 4 * 32, 9 * 4 * 32, 10 * 4 * 32]);
+    // the schedule's rows cover the 8 eval windows; the final one the whole validation split
+    expect(a.slice(0, 4).every((x) => x.val_tokens === 8 * 32)).toBe(true);
+    expect(a[4]!.val_tokens).toBeGreaterThan(100 * 8 * 32);
     expect(a.every((x) => x.lr === 3e-3)).toBe(true);
     // train_loss is measured (not NaN at "step 0": one update has been taken)
     expect(a.every((x) => Number.isFinite(x.train_loss) && Number.isFinite(x.val_loss))).toBe(true);
     const info = readRunJson(ref)!;
     expect(info.train).toMatchObject({ lr_schedule: 'constant', weight_decay_on: 'all', grad_clip: 0, eval_steps: 'zero-based', train_eval_windows: 8, join_lines: true });
     expect(info.text).toMatchObject({ join_lines: true });
+    expect(info.final_eval).toMatchObject({ step: 10, tokens: a[4]!.val_tokens });
+    expect(info.final_eval!.val_loss).toBeCloseTo(a[4]!.val_loss, 6);
     expect(info.model).toMatchObject({ activation: 'relu', init: 'pytorch-default', head_bias: true, attn_bias: false });
 
     const killed = join(dir, 'killed');
@@ -87,7 +95,7 @@ describe.skipIf(!shared)('a tiny run with the blog recipe', () => {
     const r2 = cli([...args(killed), '--resume']);
     expect(r2.status, r2.stderr).toBe(0);
     const b = readMetricsCsv(join(killed, 'metrics.csv'));
-    expect(b.map((x) => x.step)).toEqual([0, 3, 6, 9]);
+    expect(b.map((x) => x.step)).toEqual([0, 3, 6, 9, 10]);
     for (let i = 0; i < a.length; i++) {
       expect(b[i]!.val_loss).toBeCloseTo(a[i]!.val_loss, 6);
       expect(b[i]!.train_loss).toBeCloseTo(a[i]!.train_loss, 6);

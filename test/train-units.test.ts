@@ -103,7 +103,7 @@ describe('checkpoint', () => {
     const p = checkpointPath(dir);
     const buf = readFileSync(p);
     writeFileSync(p, buf.subarray(0, buf.length - 3));
-    expect(() => loadCheckpoint(dir)).toThrow(/unreadable \(size does not match/);
+    expect(() => loadCheckpoint(dir)).toThrow(/latest.safetensors is corrupt or unreadable \(truncated/);
   });
 });
 
@@ -118,7 +118,7 @@ describe('metrics CSV', () => {
     csv.append(row(50));
     csv.append(row(100));
     const text = readFileSync(path, 'utf8').split('\n');
-    expect(text[0]).toBe('step,tokens,flops_6nd,flops_kaplan,flops_chinchilla,train_loss,val_loss,lr,elapsed_s,tokens_per_s');
+    expect(text[0]).toBe('step,tokens,flops_6nd,flops_kaplan,flops_chinchilla,train_loss,val_loss,lr,elapsed_s,tokens_per_s,val_loss_se,val_tokens');
     expect(text[1]!.split(',')[5]).toBe(''); // no train loss at step 0
     expect(readMetricsCsv(path).map((r) => r.step)).toEqual([0, 50, 100]);
     csv.truncateAfter(50);
@@ -132,7 +132,7 @@ describe('metrics CSV', () => {
 describe('train config', () => {
   it('has the experiment’s defaults', () => {
     const c = parseTrainConfig({}, 'test');
-    expect(c).toMatchObject({ steps: 500, batch: 32, lr: 3e-4, eval_interval: 50, tokenizer: 'gpt2', beta1: 0.9, beta2: 0.95 });
+    expect(c).toMatchObject({ steps: 500, batch: 32, lr: 3e-4, eval_interval: 50, eval_windows: 64, final_eval_windows: 'all', tokenizer: 'gpt2', beta1: 0.9, beta2: 0.95 });
   });
   it('names a bad field', () => {
     expect(() => parseTrainConfig({ lr: -1 }, 'flags')).toThrow(/flags: invalid config[\s\S]*lr:/);

@@ -1,8 +1,14 @@
 /**
  * Chinchilla Approach 1 (Hoffmann et al. 2022, §3.1): the lower envelope of
- * loss over compute across all runs. At each compute value C the run with the
- * lowest loss is the compute-optimal one; its (N, D) at C are N_opt(C), D_opt(C),
- * and power laws N_opt ∝ C^a, D_opt ∝ C^b are fitted to them.
+ * loss over compute across all runs. Each model size is trained with several
+ * schedule lengths (Hoffmann et al.: four cosine cycles spanning 16× in tokens;
+ * an IsoFLOP grid provides them, since a size appears at several budgets). Each
+ * run's curve is smoothed and interpolated; at each compute value C the run with
+ * the lowest loss is the compute-optimal one; its (N, D) at C are N_opt(C),
+ * D_opt(C), and power laws N_opt ∝ C^a, D_opt ∝ C^b are fitted to them. With
+ * one schedule length per size, every envelope point but a run's last is a
+ * checkpoint whose learning rate has not decayed: the estimate is biased, and
+ * the fit says so (design.ts).
  *
  * Runs are evaluated at a log-spaced grid of compute values (Hoffmann et al.
  * used 1500) by log-log interpolation along each curve. Only compute values
@@ -13,7 +19,7 @@
  * starts late; a smaller one's ends early), which biases the slope (on synthetic
  * sweeps this moved a by up to 0.1; bracketed points keep it within ~0.02).
  */
-import { interpolateAt, logspace, type RunCurve } from './curves.ts';
+import { interpolateAt, logspace, smoothCurve, type RunCurve } from './curves.ts';
 import { fitPowerLaw } from './regression.ts';
 import type { Approach1, EnvelopePoint, FitBasis } from './types.ts';
 
@@ -23,8 +29,9 @@ export interface Approach1Options {
   basis?: FitBasis;
 }
 
-export function fitApproach1(curves: RunCurve[], o: Approach1Options = {}): Approach1 {
+export function fitApproach1(raw: RunCurve[], o: Approach1Options = {}): Approach1 {
   const warnings: string[] = [];
+  const curves = raw.map(smoothCurve);
   const empty = (msg: string): Approach1 => ({ envelope: [], n_opt: null, d_opt: null, warnings: [...warnings, msg], basis: o.basis });
   const distinctN = new Set(curves.map((c) => c.N)).size;
   if (distinctN < 2) {

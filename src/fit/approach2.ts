@@ -1,9 +1,13 @@
 /**
  * Chinchilla Approach 2 (Hoffmann et al. 2022, §3.2): IsoFLOP profiles. For
  * each compute budget C, fit a parabola to loss against ln N over the models
- * trained with that compute; its minimum gives N_opt(C) (and D_opt(C) from the
- * profile's tokens at that N). Power laws N_opt ∝ C^a, D_opt ∝ C^b are fitted
- * across budgets.
+ * around the profile's lowest loss (a window in ln N: every model within
+ * `window` of it, and at least its two neighbours), not over the whole profile:
+ * far from the minimum a profile is not a parabola, and its far ends would pull
+ * the vertex. The vertex gives N_opt(C) (and D_opt(C) from the profile's
+ * tokens at that N). A profile whose lowest loss is at its smallest or largest
+ * model does not bracket its minimum: it is reported as such and left out.
+ * Power laws N_opt ∝ C^a, D_opt ∝ C^b are fitted across budgets.
  *
  * Two sources of profiles:
  *  - isoflop sweeps (runs carry budget_flops): one point per run, its final
@@ -20,13 +24,22 @@ export interface Approach2Options {
   budgets?: number[];
   /** default 8 */
   budgetCount?: number;
+  /** half-width in ln N of the parabola window around each profile's lowest loss; default DEFAULT_WINDOW_LN_N */
+  window?: number;
   basis?: FitBasis;
 }
+
+/**
+ * ln 2: models within 2× of the best one (and at least its two neighbours). On the laptop
+ * IsoFLOP sweep a wider window (ln 3) reached the steep large-model side of the top budget's
+ * profile and pushed its vertex below the smallest model; ln 2 keeps the parabola local.
+ */
+export const DEFAULT_WINDOW_LN_N = Math.log(2);
 
 type ProfilePoint = IsoFlopProfile['points'][number];
 
 /** Fit the parabola of one profile and read off its minimum. */
-export function analyseProfile(budget: number, points: ProfilePoint[], budgetNominal?: number): IsoFlopProfile {
+export function analyseProfile(budget: number, points: ProfilePoint[], budgetNominal?: number, window = DEFAULT_WINDOW_LN_N): IsoFlopProfile {
   const profile: IsoFlopProfile = {
     budget,
     ...(budgetNominal !== undefined ? { budget_nominal: budgetNominal } : {}),
@@ -36,15 +49,35 @@ export function analyseProfile(budget: number, points: ProfilePoint[], budgetNom
     d_opt: null,
     loss_opt: null,
   };
-  const x = profile.points.map((p) => Math.log(p.params));
-  const sizes = new Set(x).size;
+  const xAll = profile.points.map((p) => Math.log(p.params));
+  const sizes = new Set(xAll).size;
   if (sizes < 3) {
     profile.note = `${sizes} model size(s) at this budget; need ≥ 3 for a parabola`;
     return profile;
   }
+  // the lowest loss, and whether the profile brackets it
+  let iMin = 0;
+  profile.points.forEach((p, i) => {
+    if (p.loss < profile.points[iMin]!.loss) iMin = i;
+  });
+  const xs = [...new Set(xAll)].sort((a, b) => a - b);
+  const k = xs.indexOf(xAll[iMin]!);
+  if (k === 0 || k === xs.length - 1) {
+    profile.edge_minimum = k === 0 ? 'smallest' : 'largest';
+    profile.note =
+      `lowest loss at the ${profile.edge_minimum} model (N = ${profile.points[iMin]!.params.toPrecision(3)}): ` +
+      `the profile does not bracket its minimum; left out (add ${k === 0 ? 'smaller' : 'larger'} models at this budget)`;
+    return profile;
+  }
+  // window: within `window` of the best ln N, and at least its two neighbouring sizes
+  const lo = Math.min(xs[k - 1]!, xs[k]! - window);
+  const hi = Math.max(xs[k + 1]!, xs[k]! + window);
+  const inWindow = profile.points.filter((_, i) => xAll[i]! >= lo - 1e-12 && xAll[i]! <= hi + 1e-12);
+  profile.window = { ln_n_half_width: window, runs: inWindow.map((p) => p.run) };
+  const x = inWindow.map((p) => Math.log(p.params));
   const par = fitParabola(
     x,
-    profile.points.map((p) => p.loss),
+    inWindow.map((p) => p.loss),
   );
   if (!par) {
     profile.note = 'parabola fit failed (degenerate points)';
@@ -68,7 +101,7 @@ export function analyseProfile(budget: number, points: ProfilePoint[], budgetNom
   // D at N_opt: along a profile ln D is (close to) linear in ln N (D = C/(6N) for 6ND FLOPs).
   const dLine = fitLine(
     x,
-    profile.points.map((p) => Math.log(p.tokens)),
+    inWindow.map((p) => Math.log(p.tokens)),
   );
   profile.n_opt = Math.exp(xOpt);
   profile.d_opt = dLine ? Math.exp(dLine.intercept + dLine.slope * xOpt) : null;
@@ -77,7 +110,7 @@ export function analyseProfile(budget: number, points: ProfilePoint[], budgetNom
 }
 
 /** Profiles from an isoflop sweep: runs grouped by budget_flops, each contributing its final evaluation. */
-function isoflopProfiles(curves: RunCurve[]): IsoFlopProfile[] {
+function isoflopProfiles(curves: RunCurve[], window: number): IsoFlopProfile[] {
   const groups = new Map<string, RunCurve[]>();
   for (const c of curves) {
     if (c.budget_flops === undefined) continue;
@@ -86,7 +119,7 @@ function isoflopProfiles(curves: RunCurve[]): IsoFlopProfile[] {
   }
   const profiles: IsoFlopProfile[] = [];
   for (const group of groups.values()) {
-    const finals = group.map((c) => ({ c, p: c.points[c.points.length - 1]! }));
+    const finals = group.map((c) => ({ c, p: c.final }));
     // The budget in the chosen FLOPs column: geometric mean of the runs' final compute.
     const budget = Math.exp(finals.reduce((s, f) => s + Math.log(f.p.C), 0) / finals.length);
     profiles.push(
@@ -94,6 +127,7 @@ function isoflopProfiles(curves: RunCurve[]): IsoFlopProfile[] {
         budget,
         finals.map(({ c, p }) => ({ params: c.N, tokens: p.D, loss: p.L, run: c.run })),
         group[0]!.budget_flops,
+        window,
       ),
     );
   }
@@ -120,19 +154,20 @@ function coveredRange(curves: RunCurve[], k: number): [number, number] | null {
   return lo !== null && hi !== null && hi > lo ? [lo, hi] : null;
 }
 
-function interpolatedProfiles(curves: RunCurve[], budgets: number[]): IsoFlopProfile[] {
+function interpolatedProfiles(curves: RunCurve[], budgets: number[], window: number): IsoFlopProfile[] {
   return budgets.map((C) => {
     const points: ProfilePoint[] = [];
     for (const c of curves) {
       const at = interpolateAt(c, C);
       if (at) points.push({ params: c.N, tokens: at.D, loss: at.L, run: c.run });
     }
-    return analyseProfile(C, points);
+    return analyseProfile(C, points, undefined, window);
   });
 }
 
 export function fitApproach2(curves: RunCurve[], o: Approach2Options = {}): Approach2 {
   const warnings: string[] = [];
+  const window = o.window ?? DEFAULT_WINDOW_LN_N;
   const withBudget = curves.filter((c) => c.budget_flops !== undefined);
   const source: Approach2['source'] = withBudget.length > 0 ? 'isoflop' : 'interpolated';
   let profiles: IsoFlopProfile[];
@@ -140,7 +175,7 @@ export function fitApproach2(curves: RunCurve[], o: Approach2Options = {}): Appr
     if (withBudget.length < curves.length) {
       warnings.push(`approach 2: ${curves.length - withBudget.length} run(s) without budget_flops left out of the IsoFLOP profiles`);
     }
-    profiles = isoflopProfiles(withBudget);
+    profiles = isoflopProfiles(withBudget, window);
   } else {
     let budgets = o.budgets;
     if (!budgets) {
@@ -152,13 +187,14 @@ export function fitApproach2(curves: RunCurve[], o: Approach2Options = {}): Appr
           n_opt: null,
           d_opt: null,
           warnings: ['approach 2: no compute value is reached by ≥ 3 runs of different sizes; no IsoFLOP profiles'],
+          window_ln_n: window,
           basis: o.basis,
         };
       }
       // stay slightly inside the range so every profile keeps its ≥ 3 runs
       budgets = logspace(range[0] * 1.0001, range[1] / 1.0001, o.budgetCount ?? 8);
     }
-    profiles = interpolatedProfiles(curves, budgets);
+    profiles = interpolatedProfiles(curves, budgets, window);
   }
   for (const p of profiles) {
     if (p.note) warnings.push(`approach 2: budget ${p.budget.toPrecision(3)} FLOPs: ${p.note}`);
@@ -166,7 +202,7 @@ export function fitApproach2(curves: RunCurve[], o: Approach2Options = {}): Appr
   const good = profiles.filter((p) => p.n_opt !== null && p.d_opt !== null);
   if (good.length < 2) {
     warnings.push(`approach 2: ${good.length} budget(s) with a usable minimum; need ≥ 2 for N_opt ∝ C^a`);
-    return { source, profiles, n_opt: null, d_opt: null, warnings, basis: o.basis };
+    return { source, profiles, n_opt: null, d_opt: null, window_ln_n: window, warnings, basis: o.basis };
   }
   const C = good.map((p) => p.budget);
   return {
@@ -174,6 +210,7 @@ export function fitApproach2(curves: RunCurve[], o: Approach2Options = {}): Appr
     profiles,
     n_opt: fitPowerLaw(C, good.map((p) => p.n_opt!)),
     d_opt: fitPowerLaw(C, good.map((p) => p.d_opt!)),
+    window_ln_n: window,
     warnings,
     basis: o.basis,
   };

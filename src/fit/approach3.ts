@@ -9,19 +9,22 @@
  *
  * (LSE = log-sum-exp, so LSE(...) = ln L̂(N_i, D_i)) with L-BFGS started from
  * every point of Hoffmann et al.'s initialisation grid and keeping the best.
- * Confidence intervals come from a seeded bootstrap over the points.
+ * Confidence intervals come from a seeded bootstrap: whole runs are resampled
+ * with replacement (all of a run's points together) when `groups` says which
+ * run each point belongs to, else single points.
  */
 import { progressBar } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
+import { eq4, lawLoss } from './laws.ts';
 import { lbfgs } from './lbfgs.ts';
 import { quantile } from './regression.ts';
 import type { Approach3, FitBasis } from './types.ts';
 
 export const HUBER_DELTA = 1e-3;
 
-/** E + A/N^α + B/D^β */
+/** E + A/N^α + B/D^β (laws.ts's lawLoss, the one place the formula is written). */
 export function predictLoss(p: { E: number; A: number; B: number; alpha: number; beta: number }, N: number, D: number): number {
-  return p.E + p.A / N ** p.alpha + p.B / D ** p.beta;
+  return lawLoss(p, N, D);
 }
 
 export interface LossPoint {
@@ -135,6 +138,8 @@ export interface Approach3Options {
   basis?: FitBasis;
   /** progress bar on stderr */
   progress?: boolean;
+  /** the run (any integer id) of each point: the bootstrap then resamples runs, not points */
+  groups?: number[];
 }
 
 interface Optimum {
@@ -164,19 +169,17 @@ function minimiseFrom(fg: ReturnType<typeof huberObjective>, starts: ArrayLike<n
   return out.sort((a, b) => a.f - b.f);
 }
 
-/** The named parameters of θ. */
-function params(theta: ArrayLike<number>) {
-  const alpha = theta[THETA.alpha]!;
-  const beta = theta[THETA.beta]!;
-  return {
+/** The named parameters of θ, with a and b from Hoffmann et al.'s eq. 4 (laws.ts). */
+function eq4Params(theta: ArrayLike<number>) {
+  const law = {
     E: Math.exp(theta[THETA.e]!),
     A: Math.exp(theta[THETA.a]!),
     B: Math.exp(theta[THETA.b]!),
-    alpha,
-    beta,
-    a: beta / (alpha + beta),
-    b: alpha / (alpha + beta),
+    alpha: theta[THETA.alpha]!,
+    beta: theta[THETA.beta]!,
   };
+  const { a, b } = eq4(law);
+  return { ...law, a, b };
 }
 
 /** Why these points cannot support a 5-parameter fit, or null if they can. */
@@ -208,7 +211,7 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
     return { fit: null, warnings: ['approach 3: L-BFGS found no finite optimum from any start'] };
   }
   const best = optima[0]!;
-  const p = params(best.theta);
+  const p = eq4Params(best.theta);
   if (!best.converged) warnings.push('approach 3: the best L-BFGS run stopped before its convergence tolerance');
   if (new Set(points.map((q) => q.N)).size < 4) {
     warnings.push('approach 3: fewer than 4 distinct model sizes; A and α are weakly determined');
@@ -245,13 +248,19 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
       if (starts.every((s) => s.some((v, i) => Math.abs(v - opt.theta[i]!) > 1e-3 * Math.max(1, Math.abs(v))))) starts.push(opt.theta);
     }
     const rng = new Rng(o.seed ?? 0);
-    const samples: ReturnType<typeof params>[] = [];
+    const samples: ReturnType<typeof eq4Params>[] = [];
     const counts = new Float64Array(points.length);
+    // resampling unit: runs (groups) when given, else points
+    const groupIds = o.groups ? [...new Set(o.groups)] : null;
+    const members = new Map<number, number[]>();
+    if (o.groups) o.groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
     for (let k = 0; k < K; k++) {
       counts.fill(0);
-      for (let i = 0; i < points.length; i++) counts[rng.int(points.length)]! += 1;
+      if (groupIds) {
+        for (let j = 0; j < groupIds.length; j++) for (const i of members.get(groupIds[rng.int(groupIds.length)]!)!) counts[i]! += 1;
+      } else for (let i = 0; i < points.length; i++) counts[rng.int(points.length)]! += 1;
       const r = minimiseFrom(huberObjective(points, { delta: o.delta, weights: counts }), starts, gScale);
-      if (r.length) samples.push(params(r[0]!.theta));
+      if (r.length) samples.push(eq4Params(r[0]!.theta));
       bar.increment();
     }
     const level = o.ciLevel ?? 0.9;
@@ -262,6 +271,7 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
       ci[key] = [quantile(v, lo), quantile(v, 1 - lo)];
     }
     fit.ci = ci;
+    fit.bootstrap_unit = groupIds ? 'runs' : 'points';
     fit.bootstrap_samples = samples.length;
     fit.ci_level = level;
   }

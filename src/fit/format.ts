@@ -1,17 +1,23 @@
 /**
  * Human-readable tables for `chinchilla fit` and `chinchilla plan`.
  */
+import { formatTable } from '../util/table.ts';
 import type { Plan } from './plan.ts';
-import type { Approach3, FitReport, ScalingExponent } from './types.ts';
+import type { Approach3, ExponentIntervals, FitReport, Identifiability, ScalingExponent } from './types.ts';
 
 const sci = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toExponential(d));
 const fix = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
-/** Left-aligned first column, right-aligned others. */
+/** Left-aligned first column, right-aligned others, a rule under the header (src/util/table.ts). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return formatTable(header, rows, { rule: true });
+}
+
+function designLine(d: Identifiability | undefined, ci?: ExponentIntervals): string {
+  const interval = ci
+    ? `  ${Math.round(ci.level * 100)}% bootstrap over runs (${ci.samples}/${ci.drawn}): a ${ci.a ? `[${fix(ci.a[0], 3)}, ${fix(ci.a[1], 3)}]` : '—'}, b ${ci.b ? `[${fix(ci.b[0], 3)}, ${fix(ci.b[1], 3)}]` : '—'}\n`
+    : '';
+  return interval + (d && !d.identifiable ? `  NOT IDENTIFIABLE by this sweep's design: ${d.reason}` : d ? '  identified by the sweep design' : '');
 }
 
 function exponentLine(label: string, e: ScalingExponent | null): string {
@@ -66,6 +72,7 @@ export function formatFitReport(r: FitReport): string {
   out.push(`Approach 1 (lower envelope of loss over compute; ${onEnv} model size(s) on it, ${which})`);
   out.push(exponentLine('N_opt', a1.n_opt));
   out.push(exponentLine('D_opt', a1.d_opt));
+  out.push(designLine(a1.design, a1.ci));
   out.push('');
   const a2 = r.approach2;
   out.push(`Approach 2 (IsoFLOP profiles, ${a2.source === 'isoflop' ? 'from budget_flops runs' : 'interpolated along the curves'})`);
@@ -79,9 +86,15 @@ export function formatFitReport(r: FitReport): string {
   }
   out.push(exponentLine('N_opt', a2.n_opt));
   out.push(exponentLine('D_opt', a2.d_opt));
+  out.push(designLine(a2.design, a2.ci));
   out.push('');
   out.push(`Approach 3 (parametric fit, Huber loss on ln L, L-BFGS)`);
   out.push(formatApproach3(r.approach3));
+  out.push(designLine(r.approach3?.design ?? r.approach3_design));
+  if (r.agreement) {
+    out.push('');
+    out.push(`Agreement: ${r.agreement.summary}`);
+  }
   if (r.warnings.length) {
     out.push('');
     out.push('Warnings');
@@ -118,7 +131,8 @@ export function formatPlan(p: Plan): string {
     out.push('');
     out.push(
       `Inference-aware (Sardana & Frankle 2023): same loss ${fix(i.loss, 4)} with ${sci(i.params, 3)} parameters trained on ` +
-        `${fix(i.tokens_per_param, 1)} tokens/parameter (${fix(i.times_20_tokens_per_param, 2)}× Chinchilla's 20).`,
+        `${fix(i.tokens_per_param, 1)} tokens/parameter (${fix(i.times_optimal_tokens_per_param, 2)}× the ${fix(i.optimal_tokens_per_param, 1)} ` +
+        `tokens/parameter that is compute-optimal under ${law.name} at this budget).`,
     );
     out.push(
       `  training ${sci(i.training_flops, 3)} + inference ${sci(i.inference_flops, 3)} = ${sci(i.total_flops, 3)} FLOPs, ` +

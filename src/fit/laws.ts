@@ -4,7 +4,12 @@
  *
  * hoffmann2022  Hoffmann et al. 2022, "Training Compute-Optimal Large Language
  *               Models", eq. 10 / App. D.2 (Approach 3):
- *               L = 1.69 + 406.4/N^0.34 + 410.7/D^0.28 (N total parameters, D tokens, nats).
+ *               L = 1.69 + 406.4/N^0.34 + 410.7/D^0.28 (N total parameters, D tokens, nats),
+ *               the rounded values printed in the paper.
+ * hoffmann2022-tex  the same fit with the unrounded values of the paper's LaTeX source
+ *               (E 1.6933737, A 406.40102, B 410.72283, α 0.33917084, β 0.2849083); these
+ *               reproduce Figure 4's ≈40B parameters at Gopher's 5.76e23 FLOPs, which the
+ *               rounded ones do not (they give ≈32B).
  * epoch2024     Besiroglu, Erdil, Barnett & You 2024, "Chinchilla Scaling: A
  *               replication attempt" (arXiv:2404.10102), their refit of Approach 3
  *               on data read off Hoffmann et al.'s Fig. 4:
@@ -17,6 +22,7 @@
  *               PF-days (1 PF-day = 1e15 · 86400 = 8.64e19 FLOPs).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { conventionsOf, describeConventions, parseFitJson } from '../artifacts/fitJson.ts';
 import { UserError } from '../util/errors.ts';
 
 /** L(N, D) = E + A/N^α + B/D^β */
@@ -59,6 +65,17 @@ export const HOFFMANN2022: ChinchillaLaw = {
   beta: 0.28,
 };
 
+export const HOFFMANN2022_TEX: ChinchillaLaw = {
+  kind: 'chinchilla',
+  name: 'hoffmann2022-tex',
+  source: 'Hoffmann et al. 2022, Approach 3, unrounded values from the paper source',
+  E: 1.6933737,
+  A: 406.40102,
+  B: 410.72283,
+  alpha: 0.33917084,
+  beta: 0.2849083,
+};
+
 export const EPOCH2024: ChinchillaLaw = {
   kind: 'chinchilla',
   name: 'epoch2024',
@@ -82,11 +99,54 @@ export const KAPLAN2020: KaplanLaw = {
   pN: 0.73,
 };
 
-export const LAWS: Record<string, Law> = { hoffmann2022: HOFFMANN2022, epoch2024: EPOCH2024, kaplan2020: KAPLAN2020 };
+export const LAWS: Record<string, Law> = {
+  epoch2024: EPOCH2024,
+  'hoffmann2022-tex': HOFFMANN2022_TEX,
+  hoffmann2022: HOFFMANN2022,
+  kaplan2020: KAPLAN2020,
+};
+
+/**
+ * The default law of `chinchilla plan`: Epoch AI's refit. Besiroglu et al. 2024 showed that
+ * Hoffmann et al.'s published Approach-3 parameters do not fit the paper's own data (their
+ * intervals are implausibly narrow and the implied tokens/parameter, ≈70 at 1e23, contradicts
+ * Approaches 1 and 2 and the ≈20 tokens/parameter Chinchilla itself was trained with); the
+ * refit agrees with Approaches 1 and 2 (≈20 tokens/parameter).
+ */
+export const DEFAULT_LAW = 'epoch2024';
+
+/** Published compute-optimal exponents N_opt ∝ C^a (D_opt ∝ C^(1−a) under C = 6ND). */
+export const PUBLISHED_A = {
+  /** Hoffmann et al. 2022: a ≈ b ≈ 0.5 (Approaches 1–3 give 0.46–0.50) */
+  chinchilla: 0.5,
+  /** Kaplan et al. 2020, §6.1: N_opt ∝ C_min^0.73 */
+  kaplan: 0.73,
+} as const;
+
+/** Chinchilla's rule of thumb: ~20 training tokens per parameter. */
+export const CHINCHILLA_TOKENS_PER_PARAM = 20;
+
+/** A Chinchilla law from fitted parameters (e.g. fit.json's approach3). */
+export function chinchillaLaw(p: { E: number; A: number; B: number; alpha: number; beta: number }, name = 'approach3', source = 'fit.json approach3'): ChinchillaLaw {
+  return { kind: 'chinchilla', name, source, E: p.E, A: p.A, B: p.B, alpha: p.alpha, beta: p.beta };
+}
+
+/**
+ * Hoffmann et al. 2022, eq. 4: minimising E + A/N^α + B/D^β subject to C = 6ND gives
+ *   N_opt = G·(C/6)^a,  D_opt = G⁻¹·(C/6)^b,  G = (αA/(βB))^(1/(α+β)),  a = β/(α+β),  b = α/(α+β).
+ * The one place this formula is written.
+ */
+export function eq4(p: { A: number; B: number; alpha: number; beta: number }): { G: number; a: number; b: number } {
+  return {
+    G: ((p.alpha * p.A) / (p.beta * p.B)) ** (1 / (p.alpha + p.beta)),
+    a: p.beta / (p.alpha + p.beta),
+    b: p.alpha / (p.alpha + p.beta),
+  };
+}
 
 /** Predicted loss of a model with N parameters trained on D tokens. */
-export function lawLoss(law: Law, N: number, D: number): number {
-  if (law.kind === 'chinchilla') return law.E + law.A / N ** law.alpha + law.B / D ** law.beta;
+export function lawLoss(law: Law | Omit<ChinchillaLaw, 'kind' | 'name' | 'source'>, N: number, D: number): number {
+  if (!('kind' in law) || law.kind === 'chinchilla') return law.E + law.A / N ** law.alpha + law.B / D ** law.beta;
   return ((law.Nc / N) ** (law.alphaN / law.alphaD) + law.Dc / D) ** law.alphaD;
 }
 
@@ -112,17 +172,10 @@ export function kaplanAllocation(C: number, k: KaplanLaw = KAPLAN2020): { N: num
   return { N, D: C / (6 * N) };
 }
 
-/**
- * Compute-optimal allocation under C = 6ND.
- * Chinchilla form (Hoffmann et al. eq. 4): minimising E + A/N^α + B/(C/6N)^β over N gives
- *   N_opt = G·(C/6)^a,  D_opt = G⁻¹·(C/6)^b,  G = (αA/(βB))^(1/(α+β)),  a = β/(α+β),  b = α/(α+β).
- * Kaplan: their empirical allocation (kaplanAllocation).
- */
-export function computeOptimal(law: Law, C: number): { N: number; D: number } {
-  if (law.kind === 'kaplan') return kaplanAllocation(C, law);
-  const G = ((law.alpha * law.A) / (law.beta * law.B)) ** (1 / (law.alpha + law.beta));
-  const a = law.beta / (law.alpha + law.beta);
-  const b = law.alpha / (law.alpha + law.beta);
+/** Compute-optimal allocation under C = 6ND: eq4 for a Chinchilla law, Kaplan's empirical allocation for Kaplan's. */
+export function computeOptimal(law: Law | Omit<ChinchillaLaw, 'kind' | 'name' | 'source'>, C: number): { N: number; D: number } {
+  if ('kind' in law && law.kind === 'kaplan') return kaplanAllocation(C, law);
+  const { G, a, b } = eq4(law as ChinchillaLaw);
   return { N: G * (C / 6) ** a, D: (C / 6) ** b / G };
 }
 
@@ -160,7 +213,18 @@ export function loadLaw(spec: string): Law {
         const w = Array.isArray(obj.warnings) ? obj.warnings.filter((x) => String(x).startsWith('approach 3')).join('; ') : '';
         throw new UserError(`--law ${spec}: this fit.json has no Approach 3 fit${w ? ` (${w})` : ''}; re-run \`chinchilla fit\` with more runs or use a published law`);
       }
-      const law = chinchillaFrom(a3, spec, `Approach 3 fit in ${spec}`);
+      // a full fit report says which conventions it was made with; a bare {approach3} does not
+      let made = 'conventions not recorded';
+      let caveat = '';
+      try {
+        const report = parseFitJson(raw, spec);
+        made = `made with ${describeConventions(conventionsOf(report))}`;
+        const design = report.approach3?.design;
+        if (design && !design.identifiable) caveat = `; NOT identified by the sweep's design: ${design.reason}`;
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+      }
+      const law = chinchillaFrom(a3, spec, `Approach 3 fit in ${spec}, ${made}${caveat}`);
       if (law) return law;
     }
     const law = chinchillaFrom(obj, spec, `fit in ${spec}`);

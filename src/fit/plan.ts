@@ -7,10 +7,9 @@
  * least training + inference compute 6·N·D + 2·N·T.
  */
 import { UserError } from '../util/errors.ts';
-import { computeOptimal, kaplanAllocation, lawLoss, minParamsForLoss, tokensForLoss, type Law } from './laws.ts';
+import { computeOptimal, eq4, kaplanAllocation, lawLoss, minParamsForLoss, tokensForLoss, type Law } from './laws.ts';
 
-/** Chinchilla's rule of thumb: ~20 training tokens per parameter. */
-export const CHINCHILLA_TOKENS_PER_PARAM = 20;
+export { CHINCHILLA_TOKENS_PER_PARAM } from './laws.ts';
 
 export interface Allocation {
   params: number;
@@ -24,8 +23,10 @@ export interface Allocation {
 
 export interface InferencePlan extends Allocation {
   inference_tokens: number;
-  /** tokens_per_param / 20: how many times Chinchilla's 20 tokens/parameter it trains */
-  times_20_tokens_per_param: number;
+  /** tokens_per_param over the law's own compute-optimal tokens/parameter at this budget (how many times over-trained) */
+  times_optimal_tokens_per_param: number;
+  /** the law's compute-optimal tokens/parameter at this budget (≈20 for Chinchilla-like laws) */
+  optimal_tokens_per_param: number;
   /** 2·N·T */
   inference_flops: number;
   total_flops: number;
@@ -110,9 +111,7 @@ export function planBudget(law: Law, C: number, o: { inferenceTokens?: number } 
   const opt = computeOptimal(law, C);
   const compute_optimal: Plan['compute_optimal'] = allocation(law, opt.N, opt.D);
   if (law.kind === 'chinchilla') {
-    compute_optimal.a = law.beta / (law.alpha + law.beta);
-    compute_optimal.b = law.alpha / (law.alpha + law.beta);
-    compute_optimal.G = ((law.alpha * law.A) / (law.beta * law.B)) ** (1 / (law.alpha + law.beta));
+    Object.assign(compute_optimal, eq4(law));
   }
   const k = kaplanAllocation(C);
   const plan: Plan = {
@@ -135,7 +134,8 @@ export function planBudget(law: Law, C: number, o: { inferenceTokens?: number } 
     plan.inference = {
       ...a,
       inference_tokens: T,
-      times_20_tokens_per_param: a.tokens_per_param / 20,
+      times_optimal_tokens_per_param: a.tokens_per_param / compute_optimal.tokens_per_param,
+      optimal_tokens_per_param: compute_optimal.tokens_per_param,
       inference_flops: 2 * inf.N * T,
       total_flops: total,
       compute_optimal_total_flops: optTotal,

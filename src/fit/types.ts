@@ -10,51 +10,11 @@
  *   runs/<sweep>/plots/*.svg|png         (written by `chinchilla plot`)
  */
 
-/** Columns of metrics.csv, in this order. */
-export const METRIC_COLUMNS = [
-  'step',
-  'tokens',
-  'flops_6nd',
-  'flops_kaplan',
-  'flops_chinchilla',
-  'train_loss',
-  'val_loss',
-  'lr',
-  'elapsed_s',
-  'tokens_per_s',
-] as const;
-
-export type MetricColumn = (typeof METRIC_COLUMNS)[number];
-
-/** One row of metrics.csv. `train_loss` is NaN at step 0 (no step taken yet). */
-export type MetricRow = Record<MetricColumn, number>;
-
-export type RunStatus = 'pending' | 'running' | 'finished' | 'diverged' | 'failed' | 'interrupted';
-
-/** The parts of run.json that the fit and plots rely on (run.json has more). */
-export interface RunInfo {
-  name: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  model: {
-    vocab_size: number;
-    context: number;
-    d_model: number;
-    n_layers: number;
-    n_heads: number;
-    [k: string]: unknown;
-  };
-  train: { steps: number; batch: number; lr: number; [k: string]: unknown };
-  /** For isoflop sweeps: the compute budget (FLOPs, 6ND) this run belongs to. */
-  budget_flops?: number;
-  backend?: { name: string; device?: string };
-  dataset?: string;
-  tokenizer?: string;
-  started_at?: string;
-  ended_at?: string;
-  [k: string]: unknown;
-}
+// The file formats live in src/artifacts (one schema per file); re-exported here for the fit's users.
+import type { MetricRow, RunInfo } from '../artifacts/index.ts';
+export { METRIC_COLUMNS } from '../artifacts/metrics.ts';
+export type { MetricColumn, MetricRow } from '../artifacts/metrics.ts';
+export type { RunInfo, RunStatus } from '../artifacts/runJson.ts';
 
 /** A run as the fit sees it: its info and its evaluation rows. */
 export interface RunData {
@@ -113,6 +73,23 @@ export interface EnvelopePoint {
   bracketed?: boolean;
 }
 
+/** Whether the sweep's design identifies an approach's exponents (see design.ts). */
+export interface Identifiability {
+  identifiable: boolean;
+  /** why not, e.g. "all runs share one schedule length (D)" */
+  reason?: string;
+}
+
+/** Bootstrap percentile intervals of a and b, resampling runs with replacement. */
+export interface ExponentIntervals {
+  a?: [number, number];
+  b?: [number, number];
+  /** resamples that gave an estimate, of those drawn */
+  samples: number;
+  drawn: number;
+  level: number;
+}
+
 /** Chinchilla Approach 1. */
 export interface Approach1 {
   envelope: EnvelopePoint[];
@@ -122,6 +99,10 @@ export interface Approach1 {
   fit_range?: [number, number];
   /** which envelope points n_opt/d_opt were fitted to: the bracketed ones, or all (too few sizes for that) */
   fitted_points?: 'bracketed' | 'all';
+  /** schedule lengths (distinct final token counts) per model size: min and max over sizes */
+  schedules_per_size?: [number, number];
+  design?: Identifiability;
+  ci?: ExponentIntervals;
   warnings: string[];
   basis?: FitBasis;
 }
@@ -140,6 +121,10 @@ export interface IsoFlopProfile {
   loss_opt: number | null;
   /** why this profile gave no N_opt, or was left out of the exponent fit (e.g. minimum outside the sampled N) */
   note?: string;
+  /** the lowest loss is at the smallest or largest model: reported, left out of the exponent fit */
+  edge_minimum?: 'smallest' | 'largest';
+  /** the runs the parabola was fitted to (a window in ln N around the lowest loss) */
+  window?: { ln_n_half_width: number; runs: string[] };
 }
 
 /** Chinchilla Approach 2 (IsoFLOP profiles). */
@@ -149,6 +134,10 @@ export interface Approach2 {
   profiles: IsoFlopProfile[];
   n_opt: ScalingExponent | null;
   d_opt: ScalingExponent | null;
+  /** parabola window: points within this distance in ln N of each profile's lowest loss (at least its two neighbours) */
+  window_ln_n?: number;
+  design?: Identifiability;
+  ci?: ExponentIntervals;
   warnings: string[];
   basis?: FitBasis;
 }
@@ -175,22 +164,61 @@ export interface Approach3 {
   /** number of L-BFGS starts in the initialisation grid, and whether the best one converged */
   starts?: number;
   converged?: boolean;
+  /** what the bootstrap resampled: whole runs (all of a run's points together) or single points */
+  bootstrap_unit?: 'runs' | 'points';
+  design?: Identifiability;
   warnings: string[];
   basis?: FitBasis;
 }
 
-/** The whole of runs/<sweep>/fit.json. */
+/** Do the three approaches agree on a? */
+export interface Agreement {
+  /** a per approach that gave one (identified or not), with interval */
+  a: { approach: 1 | 2 | 3; value: number; ci?: [number, number]; identifiable: boolean }[];
+  /** max − min over the identified approaches (null with fewer than 2) */
+  spread: number | null;
+  /** one line for the summary */
+  summary: string;
+}
+
+/** The conventions a fit was made with; fit.json is the default ones. */
+export interface FitConventions {
+  n: ParamCount;
+  flops: FlopsColumn;
+  points: 'all' | 'final';
+  min_step: number;
+}
+
+/** The whole of runs/<sweep>/fit.json (schema: src/artifacts/fitJson.ts). */
 export interface FitReport {
+  schema_version?: number;
   sweep_dir: string;
   n: ParamCount;
   flops: FlopsColumn;
-  runs: { run: string; params: number; params_total: number; params_non_embedding: number; final_val_loss: number; tokens: number; compute: number }[];
+  runs: {
+    run: string;
+    params: number;
+    params_total: number;
+    params_non_embedding: number;
+    final_val_loss: number;
+    tokens: number;
+    compute: number;
+    /** standard error of final_val_loss and the validation tokens it covered (NaN/absent when unknown) */
+    final_val_loss_se?: number | null;
+    final_eval_tokens?: number | null;
+    /** 'final_eval': run.json's final evaluation; 'last_row': the last metrics row */
+    final_source?: 'final_eval' | 'last_row';
+    budget_flops?: number;
+  }[];
   per_run: RunPowerLaw[];
   approach1: Approach1;
   approach2: Approach2;
   approach3: Approach3 | null;
+  /** why Approach 3 is null or not identified by the design */
+  approach3_design?: Identifiability;
+  agreement?: Agreement;
   warnings: string[];
   created_at: string;
   /** fit options that shaped the numbers */
-  options?: { points: 'all' | 'final'; min_step: number; bootstrap: number; seed: number; grid: 'full' | 'coarse' };
+  options?: { points: 'all' | 'final'; min_step: number; bootstrap: number; seed: number; grid: 'full' | 'coarse'; window_ln_n?: number };
 }

@@ -119,7 +119,7 @@ export function installCuda11Hint(platform: NodeJS.Platform): string {
  * Turn facts into problems and fixes. Pure: the same facts give the same sentences.
  * The cudart/cudnn fields name what the dynamic loader would actually open.
  */
-export function diagnose(f: CudaFacts): CudaDiagnosis {
+export function diagnose(f: CudaFacts, workingBackends?: readonly string[]): CudaDiagnosis {
   const problems: string[] = [];
   const fixes: string[] = [];
   const problem = (p: string, fix: string) => {
@@ -128,7 +128,11 @@ export function diagnose(f: CudaFacts): CudaDiagnosis {
   };
   const win = f.platform === 'win32';
   const req = TFJS_NODE_GPU_REQUIREMENTS;
-  const noGpuAlternative = 'without a GPU, train with --backend tensorflow (CPU) or --backend wasm';
+  // Name only backends that work here (doctor knows them); without that knowledge, say what tensorflow needs.
+  const alternatives = workingBackends?.filter((b) => b !== 'tensorflow-gpu' && b !== 'cpu') ?? [];
+  const noGpuAlternative = workingBackends
+    ? `without a GPU, train with ${alternatives.length ? alternatives.map((b) => `--backend ${b}`).join(' or ') : '--backend cpu'}`
+    : "without a GPU, train with --backend wasm (or --backend tensorflow once 'npm install @tensorflow/tfjs-node' has succeeded)";
 
   // 1. Platform: libtensorflow GPU builds exist for Linux x86-64 and Windows x86-64 only.
   const supported = (f.platform === 'linux' || f.platform === 'win32') && f.arch === 'x64';

@@ -26,11 +26,13 @@ import {
   embedding,
   gelu,
   headCrossEntropy,
+  headTokenLosses,
   layerNorm,
   linear as linearOp,
   matMulNT,
   type AttentionLayout,
 } from './ops.ts';
+import { PLAIN_LAYOUTS, useKernelLayouts, type KernelLayouts } from './kernels/layouts.ts';
 
 export interface Param {
   /** nanoGPT-style name, e.g. 'h.0.attn.c_attn.weight'. */
@@ -55,8 +57,10 @@ export interface GPTOptions {
    * (about +20% step time with a 50257-token vocabulary), so chunking is a last resort.
    */
   maxLogitsPerChunk?: number;
-  /** Layout of attention's per-head products (default: the fastest on the active backend, see ops.ts). */
+  /** Layout of attention's per-head products (default: kernels.attention). */
   attention?: AttentionLayout;
+  /** Kernel layouts the ops use (from the backend profile, src/backend.ts; default: the plain forms). */
+  kernels?: KernelLayouts;
 }
 
 export const DEFAULT_MAX_LOGITS_PER_CHUNK = 2 ** 27;
@@ -82,6 +86,7 @@ export class GPT {
   private readonly masks = new Map<number, tf.Tensor2D>();
   private readonly maxLogitsPerChunk: number;
   private readonly attention: AttentionLayout | undefined;
+  private readonly kernels: KernelLayouts;
   private readonly prefix = `gpt${instances++}`;
   private calls = 0;
 
@@ -89,6 +94,7 @@ export class GPT {
     this.config = cfg;
     this.maxLogitsPerChunk = o.maxLogitsPerChunk ?? DEFAULT_MAX_LOGITS_PER_CHUNK;
     this.attention = o.attention;
+    this.kernels = o.kernels ?? PLAIN_LAYOUTS;
     const { vocab_size: V, context, d_model: d, d_ff, n_layers: L, bias } = cfg;
     // gpt2: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
     // pytorch-default: embeddings N(0, 1); Linear weight and bias U(±1/√fan_in); LN gain 1 (see ./init.ts).
@@ -187,6 +193,7 @@ export class GPT {
   /** Logits [B, T, V] for int32 token ids [B, T]. */
   forward(idx: tf.Tensor2D, o: ForwardOptions = {}): tf.Tensor3D {
     this.calls++;
+    useKernelLayouts(this.kernels);
     const [B, T] = idx.shape;
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
@@ -203,6 +210,7 @@ export class GPT {
       throw new Error(`targets shape [${targets.shape}] differs from inputs [${idx.shape}]`);
     }
     const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    useKernelLayouts(this.kernels);
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
       const tgt = tf.reshape(targets, [B * T]) as tf.Tensor1D;
@@ -211,6 +219,22 @@ export class GPT {
       const h1 = tf.concat([h, tf.ones([B * T, 1])], 1) as tf.Tensor2D; // [B·T, d+1]
       const w1 = tf.concat([this.head, tf.reshape(this.lmHeadBias, [-1, 1])], 1) as tf.Tensor2D; // [V, d+1]
       return headCrossEntropy(h1, w1, tgt, chunkRows);
+    });
+  }
+
+  /**
+   * Evaluation: the batch's mean loss exactly as loss() computes it (same bits),
+   * and each sequence's mean loss [B].
+   */
+  evalLosses(idx: tf.Tensor2D, targets: tf.Tensor2D): { mean: tf.Scalar; perSequence: tf.Tensor1D } {
+    this.calls++;
+    const [B, T] = idx.shape;
+    const chunkRows = Math.max(1, Math.floor(this.maxLogitsPerChunk / this.config.vocab_size));
+    useKernelLayouts(this.kernels);
+    return tf.tidy(() => {
+      const h = this.trunk(idx, { training: false });
+      const { mean, rows } = headTokenLosses(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+      return { mean, perSequence: tf.mean(tf.reshape(rows, [B, T]), 1) as tf.Tensor1D };
     });
   }
 

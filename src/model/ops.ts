@@ -16,87 +16,13 @@
  * reshape is needed between blocks.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelLayouts, type KernelLayouts } from '../backend.ts';
-import { hashSeed } from '../util/rng.ts';
+import { activeKernelLayouts, type AttentionShape } from './kernels/layouts.ts';
+import { op } from './kernels/op.ts';
+import { perSequenceAttention } from './kernels/perSequenceAttention.ts';
+import { colSum, gatherRows, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
 
-type Save = (tensors: tf.Tensor[]) => void;
-
-/** Builds a custom-gradient op; `f` receives the (float) inputs and `save`. */
-function op<T extends tf.Tensor>(
-  f: (inputs: tf.Tensor[], save: Save) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor[] },
-): (...inputs: tf.Tensor[]) => T {
-  return tf.customGrad(((...args: (tf.Tensor | Save)[]) => {
-    const save = args.pop() as Save;
-    const r = f(args as tf.Tensor[], save);
-    // Run the backward in its own tidy so that its temporaries die right away.
-    return { value: r.value, gradFunc: (dy: T, saved: tf.Tensor[]) => tf.tidy(() => r.gradFunc(dy, saved)) };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => T;
-}
-
-/**
- * The products are plain 2-D a·b with both operands untransposed: the wasm backend
- * runs exactly that case through XNNPACK (~30 GFLOP/s on one core) and every
- * transposed or batched matMul through a naive loop (1–2 GFLOP/s). XNNPACK first
- * repacks b (the "weights"), which costs about as much per element as a transpose;
- * so a product over the N = B·T rows transposes the wider operand and packs the
- * narrower one. Attention's per-head products are laid out the same way.
- *
- * How a few layout-heavy steps are best expressed depends on the backend's kernels:
- * backend.ts's kernelLayouts() says which form to use (measured there).
- */
-
-/** xᵀ for x [r, c]; through b×b tiles (b = 32, 16 or 8 dividing r and c) where that is faster. */
-export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
-  const [r, c] = x.shape;
-  const b = kernelLayouts().tiledTranspose ? [32, 16, 8].find((b) => r % b === 0 && c % b === 0) : undefined;
-  if (b === undefined) return tf.transpose(x);
-  return tf.tidy(() => {
-    // [r/b, b, c/b, b] -> [c/b, r/b, b, b]: tile (j, i) transposed in place
-    const tiles = tf.transpose(tf.reshape(x, [r / b, b, c / b, b]), [2, 0, 3, 1]);
-    // [c/b, r/b, b, b] -> [c/b, b, r/b, b] = [c, r]
-    return tf.reshape(tf.transpose(tiles, [0, 2, 1, 3]), [c, r]) as tf.Tensor2D;
-  });
-}
-
-/** xᵀ·y for x [N, m], y [N, n] -> [m, n]; transposes the wider of x, y and packs the narrower. */
-export function matMulTN(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() =>
-    x.shape[1] >= y.shape[1]
-      ? tf.matMul(transpose2d(x), y)
-      : tf.transpose(tf.matMul(transpose2d(y), x)), // (yᵀ·x)ᵀ, a small [n, m] transpose
-  );
-}
-
-/** x·Wᵀ for x [N, k], W [n, k] -> [N, n]. */
-export function matMulNT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.matMul(x, tf.transpose(w)));
-}
-
-/**
- * Column sums of x [N, n] -> [n] as a product (a sum over axis 0 is 2–4× slower on
- * wasm): xᵀ·1 where transposes are tiled (wasm: 1.0 vs 1.9 ms for [4096, 128]), else 1ᵀ·x.
- */
-export function colSum(x: tf.Tensor2D): tf.Tensor1D {
-  const [N, n] = x.shape;
-  return tf.tidy(() =>
-    tf.reshape(kernelLayouts().tiledTranspose ? tf.matMul(transpose2d(x), tf.ones([N, 1])) : tf.matMul(tf.ones([1, N]), x), [n]),
-  );
-}
-
-/** Rows `ids` of table [V, d] -> [N, d] (tf.gather, or copied on the host where that is faster). */
-export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  if (!kernelLayouts().hostGather) return tf.gather(table, ids) as tf.Tensor2D;
-  const [V, d] = table.shape;
-  const t = table.dataSync() as Float32Array;
-  const idx = ids.dataSync();
-  const out = new Float32Array(idx.length * d);
-  for (let i = 0; i < idx.length; i++) {
-    const r = idx[i]!;
-    if (!(r >= 0 && r < V)) throw new RangeError(`gather: index ${r} is not in [0, ${V - 1}]`);
-    out.set(t.subarray(r * d, r * d + d), i * d);
-  }
-  return tf.tensor2d(out, [idx.length, d]);
-}
+export { colSum, gatherRows, matMulNT, matMulTN, transpose2d };
+export type { AttentionLayout, AttentionShape } from './kernels/layouts.ts';
 
 /**
  * Linear layer y = x·W + b, x [N, in], W [in, out], b [out].
@@ -202,20 +128,6 @@ export function causalMask(T: number): tf.Tensor2D {
   });
 }
 
-export type AttentionLayout = KernelLayouts['attention'];
-
-export interface AttentionShape {
-  B: number;
-  T: number;
-  H: number;
-  /** Dropout on the attention probabilities (0 = off) and its seed. */
-  dropout: number;
-  seed: number;
-  /** How the per-head products are laid out (default: kernelLayouts().attention). */
-  layout?: AttentionLayout;
-}
-
-
 /**
  * Causal multi-head self-attention core, from the fused projection qkv [B·T, 3·d]
  * (columns: q | k | v, each split into H heads of size hd = d/H) to y [B·T, d]
@@ -226,10 +138,10 @@ export interface AttentionShape {
  * Backward (Pd = dropout(P) = P·M, M the scaled keep mask):
  *   dv = Pdᵀ·dy,  dPd = dy·vᵀ,  dP = dPd·M,  dS = P·(dP − Σ_j dP·P),
  *   dq = dS·k/√hd,  dk = dSᵀ·q/√hd.
- * Two layouts compute exactly this (see kernelLayouts in backend.ts).
+ * Two layouts compute exactly this (see kernels/layouts.ts; the per-sequence one is in kernels/).
  */
 export function causalSelfAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape): tf.Tensor2D {
-  return (s.layout ?? kernelLayouts().attention) === 'batched' ? batchedAttention(qkv, mask, s) : perSequenceAttention(qkv, mask, s);
+  return (s.layout ?? activeKernelLayouts().attention) === 'batched' ? batchedAttention(qkv, mask, s) : perSequenceAttention(qkv, mask, s);
 }
 
 /**
@@ -277,112 +189,6 @@ function batchedAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape
     };
   });
   return f(qkv);
-}
-
-/**
- * The B·n blocks of x [B·T, n·hd] — sequence b's T rows, the c-th group of hd
- * columns — as separate [T, hd] tensors ([hd, T] when `transposed`), at index
- * b·n + c; only the groups `keep` selects are made (the others are null). One
- * device transpose puts each block's elements next to each other and the blocks
- * are copied out of one host copy: a tf slice of a wasm tensor copies the whole
- * source, so B·n slices would cost B·n times the tensor.
- */
-function splitBlocks(x: tf.Tensor2D, B: number, T: number, hd: number, transposed: boolean, keep: (c: number) => boolean): (tf.Tensor2D | null)[] {
-  const n = x.shape[1] / hd;
-  const grouped = tf.tidy(() => tf.transpose(tf.reshape(x, [B, T, n, hd]), transposed ? [0, 2, 3, 1] : [0, 2, 1, 3])); // [B, n, T, hd] or [B, n, hd, T]
-  const data = grouped.dataSync() as Float32Array;
-  grouped.dispose();
-  const size = T * hd;
-  return Array.from({ length: B * n }, (_, i) =>
-    keep(i % n) ? tf.tensor2d(data.subarray(i * size, (i + 1) * size), transposed ? [hd, T] : [T, hd]) : null,
-  );
-}
-
-/** The inverse of splitBlocks: blocks [T, hd] at index b·n + c -> [B·T, n·hd]. */
-function mergeBlocks(blocks: tf.Tensor2D[], B: number, T: number, hd: number): tf.Tensor2D {
-  const n = blocks.length / B;
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(tf.concat(blocks), [B, n, T, hd]), [0, 2, 1, 3]), [B * T, n * hd]) as tf.Tensor2D);
-}
-
-/**
- * Per-sequence layout: for each sequence b and head h, plain 2-D products of
- * [T, hd] and [hd, T] blocks, all untransposed (the fast case of wasm's matmul):
- *   forward   S = q·kᵀ,  P = softmax(S + mask),  y = Pd·v
- *   backward  dv = Pdᵀ·dy,  dPd = dy·vᵀ,  dq = dS·k,  dk = dSᵀ·q
- * The [T, T] matrices are the left operands: XNNPACK repacks the right one, which
- * costs more than transposing Pd and dS. q is pre-scaled: the blocks are cut from
- * qkv ⊙ c with c = (1/√hd for q's columns, 1 for k's and v's), so d(qkv) = d(qkv ⊙ c) ⊙ c.
- * Saves qkv and the B·H probability matrices P (and keep masks with dropout).
- * (Causal query blocks — rows [t0, t1) against keys [0, t1) — save a quarter of the
- * FLOPs at T = 256 but were no faster: twice the ops, half the size.)
- */
-function perSequenceAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape): tf.Tensor2D {
-  const { B, T, H } = s;
-  const d = qkv.shape[1] / 3;
-  const hd = d / H;
-  const n = 3 * H; // column groups of qkv: q of head h is group h, k is H + h, v is 2H + h
-  const isQ = (g: number) => g < H, isK = (g: number) => g >= H && g < 2 * H, isV = (g: number) => g >= 2 * H;
-  const colScale = () => tf.concat([tf.fill([d], 1 / Math.sqrt(hd)), tf.ones([2 * d])]) as tf.Tensor1D;
-  const f = op<tf.Tensor2D>(([qkv], save) => {
-    const xs = tf.tidy(() => tf.mul(qkv!, colScale()) as tf.Tensor2D);
-    const blk = splitBlocks(xs, B, T, hd, false, (g) => !isK(g)); // q (pre-scaled) and v [T, hd]
-    const blkT = splitBlocks(xs, B, T, hd, true, isK); // kᵀ [hd, T]
-    xs.dispose();
-    const ys: tf.Tensor2D[] = [];
-    const probs: tf.Tensor2D[] = [];
-    const keeps: tf.Tensor2D[] = [];
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const [q, kT, v] = [blk[b * n + h]!, blkT[b * n + H + h]!, blk[b * n + 2 * H + h]!];
-        const [p, y, keep] = tf.tidy(() => {
-          const p = tf.softmax(tf.add(tf.matMul(q, kT), mask)) as tf.Tensor2D; // [T, T]
-          if (!(s.dropout > 0)) return [p, tf.matMul(p, v)]; // [T, hd]
-          const keep = dropoutKeep<tf.Rank.R2>(p.shape, s.dropout, hashSeed(s.seed, b, h));
-          return [p, tf.matMul(tf.mul(p, keep), v), keep];
-        });
-        tf.dispose([q, kT, v]);
-        ys.push(y as tf.Tensor2D);
-        probs.push(p as tf.Tensor2D);
-        if (keep) keeps.push(keep as tf.Tensor2D);
-      }
-    }
-    const value = mergeBlocks(ys, B, T, hd); // [B·T, d]
-    tf.dispose(ys);
-    save([qkv!, ...probs, ...keeps]);
-    return {
-      value,
-      gradFunc: (dy, [qkv, ...rest]) => {
-        const xs = tf.mul(qkv!, colScale()) as tf.Tensor2D;
-        const blk = splitBlocks(xs, B, T, hd, false, (g) => !isV(g)); // q (pre-scaled, as in the forward) and k [T, hd]
-        const blkT = splitBlocks(xs, B, T, hd, true, isV); // vᵀ [hd, T]
-        const dY = splitBlocks(dy, B, T, hd, false, () => true); // [T, hd] per head
-        const grads: tf.Tensor2D[] = new Array(B * n);
-        for (let b = 0; b < B; b++) {
-          for (let h = 0; h < H; h++) {
-            const i = b * H + h;
-            const [p, keep] = [rest[i] as tf.Tensor2D, (rest[B * H + i] ?? null) as tf.Tensor2D | null];
-            const [q, k, vT, g] = [blk[b * n + h]!, blk[b * n + H + h]!, blkT[b * n + 2 * H + h]!, dY[i]!];
-            const [dq, dk, dv] = tf.tidy(() => {
-              const dv = tf.matMul(transpose2d(keep ? (tf.mul(p, keep) as tf.Tensor2D) : p), g); // [T, hd]
-              const dPd = tf.matMul(g, vT); // [T, T]
-              const dP = keep ? tf.mul(dPd, keep) : dPd;
-              const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor2D;
-              return [tf.matMul(dS, k), tf.matMul(transpose2d(dS), q), dv] as tf.Tensor2D[]; // [T, hd] each
-            });
-            tf.dispose([q, k, vT, g]);
-            [grads[b * n + h], grads[b * n + H + h], grads[b * n + 2 * H + h]] = [dq!, dk!, dv!];
-          }
-        }
-        return [tf.mul(mergeBlocks(grads, B, T, hd), colScale())]; // [B·T, 3d]
-      },
-    };
-  });
-  return f(qkv);
-}
-
-/** Inverted-dropout keep mask: 1/(1−rate) with probability 1−rate, else 0. */
-function dropoutKeep<R extends tf.Rank>(shape: tf.ShapeMap[R], rate: number, seed: number): tf.Tensor<R> {
-  return tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, 'float32', seed), rate), 'float32'), 1 - rate));
 }
 
 /**
@@ -463,4 +269,32 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
     };
   });
   return f(x, W);
+}
+
+/**
+ * Evaluation (no gradient): the mean cross-entropy of headCrossEntropy, computed
+ * with the same kernels in the same order (so it has the same bits), and the loss
+ * of each row, −log P[i, t_i] [N], for the standard error over windows.
+ */
+export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tensor1D, chunkRows: number): { mean: tf.Scalar; rows: tf.Tensor1D } {
+  const N = x.shape[0];
+  const V = W.shape[0];
+  const size = Math.max(1, Math.min(N, Math.floor(chunkRows)));
+  const single = size >= N;
+  return tf.tidy(() => {
+    const wT = tf.transpose(W) as tf.Tensor2D; // [d, V]
+    let total: tf.Tensor = tf.scalar(0);
+    const parts: tf.Tensor[] = [];
+    for (let r0 = 0; r0 < N; r0 += size) {
+      const n = Math.min(N, r0 + size) - r0;
+      const xc = single ? x : (tf.slice(x, r0, n) as tf.Tensor2D);
+      const tc = single ? targets : (tf.slice(targets, r0, n) as tf.Tensor1D);
+      const p = tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D; // [n, V]
+      const at = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), tc); // row·V + target
+      const logPt = tf.log(tf.maximum(tf.gather(tf.reshape(p, [-1]), at), 1e-30)); // log P[i, t_i]
+      total = tf.add(total, tf.neg(tf.sum(logPt)));
+      parts.push(tf.neg(logPt));
+    }
+    return { mean: tf.div(total, N) as tf.Scalar, rows: (parts.length === 1 ? parts[0]! : tf.concat(parts)) as tf.Tensor1D };
+  });
 }

@@ -6,11 +6,12 @@
  * alone (it is someone's deliberate `chinchilla fit`); the plots then use a
  * fit made in memory.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { conventionsOf, describeConventions, fitFileName, fitJsonPath, readFitJson, writeFitJson } from '../artifacts/fitJson.ts';
 import { fitSweep } from '../fit/index.ts';
 import type { FitReport, FlopsColumn, ParamCount, RunData } from '../fit/types.ts';
-import { writeJsonAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface FitChoice {
   report: FitReport;
@@ -20,11 +21,14 @@ export interface FitChoice {
   written: boolean;
   /** why it was fitted, for the report ("fit.json is older than d64l2/metrics.csv") */
   reason: string;
+  /** the conventions the fit was made with, in words */
+  conventions: string;
 }
 
-export function fitJsonPath(sweepDir: string): string {
-  return join(sweepDir, 'fit.json');
-}
+export { fitJsonPath };
+
+/** The plots' own fits: the default conventions, with bootstrap intervals. */
+const PLOT_FIT = { bootstrap: 100, seed: 0 } as const;
 
 /** Why fit.json cannot be used for these runs, or null when it is current. */
 export function staleReason(sweepDir: string, runs: RunData[], fit: FitReport): string | null {
@@ -51,29 +55,36 @@ export function loadOrFit(
   let reason = 'no fit.json';
   if (existsSync(path)) {
     try {
-      existing = JSON.parse(readFileSync(path, 'utf8')) as FitReport;
-      if (!existing || !Array.isArray(existing.runs) || !existing.approach1) {
-        existing = null;
-        reason = 'fit.json is not a fit report';
-      }
-    } catch {
-      reason = 'fit.json is not valid JSON';
+      existing = readFitJson(path);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      reason = e.message;
     }
   }
   const n = o.n ?? existing?.n ?? 'total';
   const flops = o.flops ?? existing?.flops ?? 'flops_6nd';
+  const words = (r: FitReport) => describeConventions(conventionsOf(r));
   if (existing && !o.refit) {
     const stale = staleReason(sweepDir, runs, existing);
-    if (!stale && existing.n === n && existing.flops === flops) return { report: existing, source: 'read', written: false, reason: 'fit.json is current' };
+    if (!stale && existing.n === n && existing.flops === flops) {
+      return { report: existing, source: 'read', written: false, reason: 'fit.json is current', conventions: words(existing) };
+    }
     if (!stale) {
       // another parameter count or compute column than fit.json's: fit in memory, keep fit.json
-      const report = fitSweep(runs, { n, flops, sweepDir });
-      return { report, source: 'fitted', written: false, reason: `fit.json holds n=${existing.n}, flops=${existing.flops}; fitted n=${n}, flops=${flops} for the plots (fit.json left as is)` };
+      const report = fitSweep(runs, { n, flops, sweepDir, ...PLOT_FIT });
+      return {
+        report,
+        source: 'fitted',
+        written: false,
+        reason: `fit.json holds n=${existing.n}, flops=${existing.flops}; fitted n=${n}, flops=${flops} for the plots (fit.json left as is)`,
+        conventions: words(report),
+      };
     }
     reason = stale;
   }
   if (o.refit) reason = '--refit';
-  const report = fitSweep(runs, { n, flops, sweepDir });
-  writeJsonAtomic(path, report);
-  return { report, source: 'fitted', written: true, reason };
+  const report = fitSweep(runs, { n, flops, sweepDir, ...PLOT_FIT });
+  // fit.json holds the default conventions; a fit with others goes to a file named after them
+  writeFitJson(join(sweepDir, fitFileName(conventionsOf(report))), report);
+  return { report, source: 'fitted', written: true, reason, conventions: words(report) };
 }

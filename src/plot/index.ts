@@ -86,7 +86,7 @@ export async function plotSweep(sweepDir: string, opts: PlotOptions = {}): Promi
   const choice = loadOrFit(dir, runs, { n: opts.n, flops: opts.flops, refit: opts.refit });
   const fit = choice.report;
   const fitNote = choice.source === 'read' ? 'read from fit.json' : `fitted now (${choice.reason})${choice.written ? ', fit.json written' : ''}`;
-  log(`fit: ${fitNote}`);
+  log(`fit: ${fitNote}; made with ${choice.conventions}`);
 
   const plotsDir = join(dir, 'plots');
   const graphs: PlottedGraph[] = [];

@@ -3,10 +3,11 @@
  * scaling exponents, the plots (or why one was not drawn), the run table and
  * the fit tables with their warnings.
  */
-import type { FitReport, RunData, ScalingExponent } from '../fit/types.ts';
+import { conventionsOf, describeConventions } from '../artifacts/fitJson.ts';
+import { PUBLISHED_A } from '../fit/laws.ts';
+import type { ExponentIntervals, FitReport, Identifiability, RunData, ScalingExponent } from '../fit/types.ts';
 import { fmtDuration } from '../util/progress.ts';
 import type { Block } from './doc.ts';
-import { CHINCHILLA_A, KAPLAN_A } from './graphs/optimalScaling.ts';
 import { seriesOf } from './series.ts';
 import { fmtCount, fmtNum, fmtSci, fmtSig } from './theme.ts';
 
@@ -32,6 +33,30 @@ export interface ReportInput {
 }
 
 const exp = (e: ScalingExponent | null) => (e ? `${e.exponent.toFixed(3)} (R² ${e.r2.toFixed(3)}, ${e.points} pts)` : '–');
+
+/** Graph 2's caveat, in the report and the README: the per-run slope is not Kaplan's α_C. */
+export const PER_RUN_SLOPE_NOTE =
+  'The per-run slope is the slope of one training curve: N is fixed along it, so C ∝ D, and its shape comes from the ' +
+  "warm-up and the learning-rate decay. It is not Kaplan et al.'s α_C (≈ 0.050), which is the slope of the compute-efficient " +
+  'frontier across model sizes.';
+
+/** A summary cell: the estimate with its interval where the design identifies it, else "not identifiable" and why. */
+function summaryCell(e: number | undefined, ci: [number, number] | undefined, design: Identifiability | undefined, missing: string): string {
+  if (design && !design.identifiable) return `not identifiable: ${design.reason}`;
+  if (e === undefined) return missing;
+  return ci ? `${e.toFixed(3)} [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}]` : e.toFixed(3);
+}
+
+const ciNote = (ci: ExponentIntervals | undefined) => (ci ? `; ${Math.round(ci.level * 100)}% bootstrap over runs (${ci.samples}/${ci.drawn})` : '');
+
+/** "wasm, CPU via WebAssembly (XNNPACK, SIMD, 1 thread), 2 workers": the worker count from run.json train.workers. */
+export function backendCell(run: RunData): string {
+  if (!run.info.backend) return '–';
+  const workers = Number((run.info.train as { workers?: unknown }).workers);
+  const parts = [run.info.backend.name, run.info.backend.device].filter(Boolean);
+  if (Number.isInteger(workers) && workers > 0) parts.push(`${workers} worker${workers === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
 const withCi = (v: number, ci?: [number, number], f: (x: number) => string = fmtSig) => (ci ? `${f(v)} [${f(ci[0])}, ${f(ci[1])}]` : f(v));
 
 function lastFinite(run: RunData, col: 'train_loss' | 'val_loss'): number {
@@ -40,7 +65,7 @@ function lastFinite(run: RunData, col: 'train_loss' | 'val_loss'): number {
 }
 
 function wallTime(run: RunData): string {
-  const s = typeof run.info.elapsed_s === 'number' ? run.info.elapsed_s : run.rows.at(-1)?.elapsed_s;
+  const s = run.info.elapsed_s ?? run.rows.at(-1)?.elapsed_s;
   return s !== undefined && Number.isFinite(s) ? fmtDuration(s) : '–';
 }
 
@@ -67,18 +92,30 @@ export function reportBlocks(r: ReportInput): Block[] {
       kind: 'table',
       head: ['method', 'a (N_opt ∝ C^a)', 'b (D_opt ∝ C^b)', 'based on'],
       rows: [
-        ['Approach 1: lower envelope', exp(a1.n_opt), exp(a1.d_opt), `${a1.envelope.length} envelope points`],
-        ['Approach 2: IsoFLOP profiles', exp(a2.n_opt), exp(a2.d_opt), `${a2.profiles.filter((p) => p.n_opt !== null).length} of ${a2.profiles.length} profiles with a minimum (${a2.source})`],
+        [
+          'Approach 1: lower envelope',
+          summaryCell(a1.n_opt?.exponent, a1.ci?.a, a1.design, '–'),
+          summaryCell(a1.d_opt?.exponent, a1.ci?.b, a1.design, '–'),
+          `${a1.envelope.length} envelope points; schedule lengths per size ${a1.schedules_per_size ? a1.schedules_per_size.join('–') : '?'}${ciNote(a1.ci)}`,
+        ],
+        [
+          'Approach 2: IsoFLOP profiles',
+          summaryCell(a2.n_opt?.exponent, a2.ci?.a, a2.design, '–'),
+          summaryCell(a2.d_opt?.exponent, a2.ci?.b, a2.design, '–'),
+          `${a2.profiles.filter((p) => p.n_opt !== null).length} of ${a2.profiles.length} profiles with an interior minimum (${a2.source})${ciNote(a2.ci)}`,
+        ],
         [
           'Approach 3: parametric fit',
-          a3 ? withCi(a3.a, a3.ci?.a, (x) => x.toFixed(3)) : '–',
-          a3 ? withCi(a3.b, a3.ci?.b, (x) => x.toFixed(3)) : '–',
-          a3 ? `${a3.points} points` : 'no fit',
+          summaryCell(a3?.a, a3?.ci?.a, a3?.design ?? fit.approach3_design, '–'),
+          summaryCell(a3?.b, a3?.ci?.b, a3?.design ?? fit.approach3_design, '–'),
+          a3 ? `${a3.points} points (${fit.options?.points === 'all' ? 'every evaluation' : "each run's final loss"})` : 'no fit',
         ],
-        ['Chinchilla (Hoffmann et al. 2022)', `≈ ${CHINCHILLA_A.toFixed(2)}`, `≈ ${CHINCHILLA_A.toFixed(2)}`, 'published'],
-        ['Kaplan et al. 2020', KAPLAN_A.toFixed(2), (1 - KAPLAN_A).toFixed(2), 'published'],
+        ['Chinchilla (Hoffmann et al. 2022)', `≈ ${PUBLISHED_A.chinchilla.toFixed(2)}`, `≈ ${PUBLISHED_A.chinchilla.toFixed(2)}`, 'published'],
+        ['Kaplan et al. 2020', PUBLISHED_A.kaplan.toFixed(2), (1 - PUBLISHED_A.kaplan).toFixed(2), 'published'],
       ],
     },
+    ...(fit.agreement ? [{ kind: 'p' as const, text: `Agreement: ${fit.agreement.summary}.` }] : []),
+    { kind: 'p', text: `Fit made with ${describeConventions(conventionsOf(fit))}.` },
   ];
 
   // ---- plots
@@ -102,7 +139,7 @@ export function reportBlocks(r: ReportInput): Block[] {
     numeric: [false, true, true, true, true, true, true, true, false, false, true],
     rows: series.map(({ run }) => {
       const last = run.rows.at(-1);
-      const backend = run.info.backend ? [run.info.backend.name, run.info.backend.device].filter(Boolean).join(', ') : '–';
+      const backend = backendCell(run);
       return [
         run.info.name,
         fmtCount(run.info.params_total),
@@ -122,6 +159,7 @@ export function reportBlocks(r: ReportInput): Block[] {
   // ---- fits
   blocks.push({ kind: 'h', level: 2, text: 'Fits' });
   blocks.push({ kind: 'h', level: 3, text: 'Per-run power laws: log L = intercept + slope · log C' });
+  blocks.push({ kind: 'p', text: PER_RUN_SLOPE_NOTE });
   blocks.push(
     fit.per_run.length === 0
       ? { kind: 'p', text: 'No run had enough evaluations for a fit.' }

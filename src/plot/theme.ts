@@ -173,7 +173,10 @@ export function logTicks(lo: number, hi: number): number[] {
   }
   const oneTwoFive = inRange([1, 2, 5]);
   if (oneTwoFive.length >= 3) return oneTwoFive;
-  return inRange([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const all = inRange([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  if (all.length >= 2) return all;
+  // a narrow range (e.g. N_opt over a short sweep): three log-spaced values, 2 significant digits
+  return [0.15, 0.5, 0.85].map((t) => Number((lo * (hi / lo) ** t).toPrecision(2)));
 }
 
 /** About `count` round tick values (steps of 1, 2 or 5 × 10^k) inside [lo, hi]. */

@@ -10,8 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { getTokenizer, type DataOptions, type Tokenizer } from '../data/index.ts';
 import { parseModelConfig, resolveModelConfig } from '../model/config.ts';
+import type { BackendProfile } from '../backend.ts';
 import { GPT } from '../model/gpt.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
+import { gptOptions } from '../train/memory.ts';
 import { readRunJson } from '../train/trainer.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -61,8 +63,11 @@ export interface LoadedRun {
   name: string;
 }
 
-/** The run's model with its latest checkpoint's weights, and its tokenizer. */
-export async function loadRunModel(runDir: string, data: Omit<DataOptions, 'dataset'>): Promise<LoadedRun> {
+/**
+ * The run's model with its latest checkpoint's weights, and its tokenizer. `profile`: the
+ * backend's kernel layouts and memory limits (initBackend), as the trainer builds the model.
+ */
+export async function loadRunModel(runDir: string, data: Omit<DataOptions, 'dataset'>, profile?: BackendProfile): Promise<LoadedRun> {
   const info = readRunJson(runDir);
   if (!info) throw new UserError(`${runDir} has no readable run.json: pass a run folder such as runs/quick/s`);
   const ckpt = loadCheckpoint(runDir);
@@ -78,7 +83,7 @@ export async function loadRunModel(runDir: string, data: Omit<DataOptions, 'data
   });
   // run.json's model is a resolved config; parsing it again fills options older runs lack with today's defaults
   const cfg = resolveModelConfig(parseModelConfig(info.model, join(runDir, 'run.json')), tokenizer.vocabSize);
-  const model = new GPT(cfg);
+  const model = new GPT(cfg, profile ? { kernels: profile.kernels, ...gptOptions(profile) } : {});
   tf.tidy(() => {
     for (const p of model.params) p.variable.assign(tf.tensor(ckpt.get(`param/${p.name}`), p.variable.shape));
   });

@@ -1,10 +1,12 @@
 import { join, resolve } from 'node:path';
-import type { BackendInfo } from '../backend.ts';
-import type { RunStatus } from '../fit/types.ts';
+import { readRunStatus, writeSweepJson as writeSweepFile, type RunStatus, type SweepRunState } from '../artifacts/index.ts';
+import type { BackendProfile } from '../backend.ts';
 import { resolveModelConfig } from '../model/config.ts';
 import { median, randomTokens, timeSteps } from '../train/bench.ts';
-import { readRunJson, trainRun } from '../train/trainer.ts';
+import { trainRun, type TrainHooks } from '../train/trainer.ts';
+import { composeHooks } from '../util/hooks.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { formatTable } from '../util/table.ts';
 import { fmtDuration, multiProgress } from '../util/progress.ts';
 import type { DataOptions } from '../data/index.ts';
 import type { PlannedRun, SweepPlan } from './config.ts';
@@ -23,23 +25,13 @@ export interface SweepOptions {
   quiet?: boolean;
   /** print the plan and return without writing or training anything */
   dryRun?: boolean;
-  /** data-parallel workers per run (default: CHINCHILLA_WORKERS, else 'auto'; see trainRun) */
+  /** data-parallel workers per run ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
+  /** extra TrainHooks per run, called after the runner's own (e.g. TensorBoard; composed by the CLI) */
+  runHooks?: (run: { name: string; dir: string }) => TrainHooks;
 }
 
-export interface SweepRunState {
-  name: string;
-  index: number;
-  dir: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  steps: number;
-  tokens: number;
-  flops_6nd: number;
-  budget_flops?: number;
-  est_s?: number;
-}
+export type { SweepRunState } from '../artifacts/index.ts';
 
 export interface SweepResult {
   runs: SweepRunState[];
@@ -49,12 +41,13 @@ export interface SweepResult {
 }
 
 function runStatus(dir: string): RunStatus {
-  return readRunJson(dir)?.status ?? 'pending';
+  return readRunStatus(dir);
 }
 
 /** Write runs/<sweep>/sweep.json from the runs' own run.json files (the source of truth, so shards can share it). */
 export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
-  writeJsonAtomic(join(o.sweepDir, 'sweep.json'), {
+  writeSweepFile(o.sweepDir, {
+    schema_version: 1,
     name: o.plan.name,
     kind: o.plan.kind,
     file: o.plan.file,
@@ -65,18 +58,13 @@ export function writeSweepJson(o: SweepOptions, states: SweepRunState[]): void {
   });
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
-
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 /** Measure a few steps per distinct shape on random tokens to estimate each pending run's wall time. */
 async function estimateTimes(
   runs: PlannedRun[],
   states: SweepRunState[],
-  backend: BackendInfo,
+  backend: BackendProfile,
   steps: number,
   log: (m: string) => void,
   workers?: number | 'auto',
@@ -98,10 +86,12 @@ async function estimateTimes(
       ms = median(times);
       cache.set(key, ms);
     }
-    // training steps plus evaluations (about a third of a step's work per eval window batch)
-    const evals = Math.ceil(r.train.steps / r.train.eval_interval) + 1;
-    const evalWindows = r.train.eval_windows === 'all' ? 4 * r.train.batch : r.train.eval_windows;
-    st.est_s = ((r.train.steps + (evals * evalWindows) / r.train.batch / 3) * ms) / 1000;
+    // training steps plus evaluations (about a third of a step's work per eval window batch), the last one
+    // on final_eval_windows ('all': the validation split, about 1.1 M characters of WikiText-2; ≈ 3 characters a token)
+    const evals = Math.ceil(r.train.steps / r.train.eval_interval);
+    const windows = (w: number | 'all') => (w === 'all' ? Math.ceil(1.1e6 / 3 / cfg.context) : w);
+    const evalWindows = evals * windows(r.train.eval_windows) + windows(r.train.final_eval_windows);
+    st.est_s = ((r.train.steps + evalWindows / r.train.batch / 3) * ms) / 1000;
   }
 }
 
@@ -110,7 +100,7 @@ async function estimateTimes(
  * unfinished ones, skipping finished ones and those another process holds),
  * then fit and plot when the whole sweep is done.
  */
-export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<SweepResult> {
+export async function runSweep(o: SweepOptions, backend: BackendProfile): Promise<SweepResult> {
   const { plan } = o;
   const mp = multiProgress({ quiet: o.quiet });
   const log = (m: string) => (o.quiet ? undefined : process.stderr.write(m + '\n'));
@@ -152,10 +142,10 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
   const totalEst = mine.reduce((a, r) => a + (states[r.index]!.est_s ?? 0), 0);
   log(
     `\nSweep "${plan.name}" (${plan.kind}, ${plan.runs.length} runs${o.shard ? `, shard ${o.shard.index}/${o.shard.count}: ${mine.length} runs` : ''}) → ${o.sweepDir}\n` +
-      `backend ${backend.backend} (${backend.device})\n\n` +
-      table([header, ...rows]) +
+      `backend ${backend.name} (${backend.device})\n\n` +
+      formatTable(header, rows) +
       (plan.skipped.length ? `\n\nleft out: ${plan.skipped.join('; ')}` : '') +
-      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.backend})` : '') +
+      (totalEst > 0 ? `\n\nestimated wall time for the pending runs: ${fmtDuration(totalEst)} (measured from timed steps on ${backend.name})` : '') +
       '\n',
   );
   if (o.dryRun) {
@@ -213,7 +203,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           extraInfo: { sweep: plan.name, ...(r.budget_flops !== undefined ? { budget_flops: r.budget_flops } : {}) },
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ startStep }) => {
             runBar = mp.create(`  ${r.name}`.padEnd(18), r.train.steps, 'loss {loss} val {val} {tps} tok/s');
             runBar.update(startStep);
@@ -230,7 +220,7 @@ export async function runSweep(o: SweepOptions, backend: BackendInfo): Promise<S
           onEval: (row) => runBar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: o.shouldStop,
           log: (m) => mp.log(m),
-        },
+        }, o.runHooks?.({ name: r.name, dir: st.dir })),
       );
       st.status = res.status;
       const last = res.rows[res.rows.length - 1];

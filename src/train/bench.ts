@@ -1,17 +1,17 @@
-import type { BackendInfo } from '../backend.ts';
-import { BatchSampler } from '../data/batches.ts';
+/**
+ * `chinchilla bench` and the sweep's wall-time estimate: time training steps of
+ * a run set up exactly as the trainer sets it up (setup.ts).
+ */
+import type { BackendProfile } from '../backend.ts';
 import { getTokenizer, loadTokens, type DataOptions } from '../data/index.ts';
 import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from '../model/config.ts';
 import { flopsPerToken } from '../model/flops.ts';
-import { GPT } from '../model/gpt.ts';
 import { paramCounts } from '../model/params.ts';
 import { Rng } from '../util/rng.ts';
-import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
-import { memoryBudgetBytes } from './memory.ts';
-import { WorkerPool } from './parallel/pool.ts';
-import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
-import { PhaseTimer, trainStep, type StepPhase } from './step.ts';
+import { PhaseTimer } from './phaseTimer.ts';
+import { setUpTraining, startPool } from './setup.ts';
+import { trainStep, type StepPhase } from './step.ts';
 
 export interface BenchOptions {
   model: ModelConfig;
@@ -21,7 +21,7 @@ export interface BenchOptions {
   steps: number;
   warmupSteps: number;
   profile: boolean;
-  /** data-parallel workers (default: CHINCHILLA_WORKERS, else 'auto' = one per core on wasm/cpu, else 1) */
+  /** data-parallel workers ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
   onProgress?: (done: number, total: number) => void;
 }
@@ -64,7 +64,7 @@ export interface BenchResult {
  * Time training steps after a warm-up: the median wall time of full steps
  * (batch sampling, forward, backward, optimizer update, loss read-back).
  */
-export async function runBench(o: BenchOptions, backend: BackendInfo): Promise<BenchResult> {
+export async function runBench(o: BenchOptions, backend: BackendProfile): Promise<BenchResult> {
   const tokenizer = await getTokenizer(o.train.tokenizer, o.data);
   // Real tokens from the train split when it is here, else another split, else uniform random tokens.
   let tokens: Int32Array;
@@ -96,7 +96,7 @@ export async function runBench(o: BenchOptions, backend: BackendInfo): Promise<B
   const ms = median(times);
   const tokensPerS = (t.batch * cfg.context) / (ms / 1000);
   const result: BenchResult = {
-    backend: backend.backend,
+    backend: backend.name,
     device: backend.device,
     threads: backend.threads ?? null,
     model: o.modelName,
@@ -149,7 +149,7 @@ function shares(phases: Partial<Record<StepPhase, number>>, sumMs: number, steps
 export async function timeSteps(
   cfg: ResolvedModelConfig,
   t: TrainConfig,
-  backend: BackendInfo,
+  backend: BackendProfile,
   tokens: Int32Array,
   o: {
     steps: number;
@@ -165,35 +165,27 @@ export async function timeSteps(
   microBatch: number;
   workers: number;
 }> {
-  const workers = resolveWorkers(o.workers ?? workersFromEnv(), backend.backend, t.batch);
-  const microBatch = workerMicroBatch(cfg, t.micro_batch, t.batch, workers, memoryBudgetBytes(backend));
-  const model = new GPT(cfg);
-  const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
-  const sampler = new BatchSampler(tokens, { batch: t.batch, context: cfg.context, seed: t.seed });
-  const base = { model, sampler, batch: t.batch, microBatch, seed: t.seed };
-  const timer = new PhaseTimer();
+  const s = setUpTraining(cfg, t, backend, tokens, o.workers);
+  const timer = new PhaseTimer({ sync: backend.syncReadback });
   const total = o.warmupSteps + o.steps;
   const times: number[] = [];
-  let pool: WorkerPool | null = null;
   let workerPhases: Partial<Record<StepPhase, number>>[] = [];
   try {
-    if (workers > 1) pool = await WorkerPool.start({ ...base, workers, backend: backend.backend, tokens });
-    const setup = { ...base, opt, gradClip: t.grad_clip, pool };
+    const pool = await startPool(s, backend, tokens);
     for (let i = 0; i < total; i++) {
       const measuring = i >= o.warmupSteps;
       if (i === o.warmupSteps) pool?.takeWorkerPhases(); // drop the warm-up's
       const t0 = performance.now();
-      await trainStep(setup, i, t.lr, o.profile && measuring ? timer : undefined);
+      await trainStep(s, i, t.lr, o.profile && measuring ? timer : undefined);
       if (measuring) times.push(performance.now() - t0);
       o.onProgress?.(i + 1, total);
     }
     workerPhases = pool?.takeWorkerPhases() ?? [];
   } finally {
-    await pool?.close();
-    opt.dispose();
-    model.dispose();
+    await s.pool?.close();
+    s.dispose();
   }
-  return { times, phases: timer.totals, workerPhases, microBatch, workers };
+  return { times, phases: timer.totals, workerPhases, microBatch: s.microBatch, workers: s.workers };
 }
 
 /** Uniform random tokens, for timing when no data is at hand. */

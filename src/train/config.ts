@@ -41,6 +41,11 @@ export const TrainConfigSchema = z.strictObject({
   eval_interval: z.number().int().positive().default(50),
   /** number of fixed validation windows, or 'all' for the whole validation split */
   eval_windows: z.union([z.number().int().positive(), z.literal('all')]).default(64),
+  /**
+   * the final evaluation at the last step: 'all' = every non-overlapping context window
+   * of the validation split (the number the fits rank models by), or a number of seeded windows
+   */
+  final_eval_windows: z.union([z.number().int().positive(), z.literal('all')]).default('all'),
   seed: z.number().int().min(0).default(1337),
 });
 

@@ -1,28 +1,41 @@
-import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+/**
+ * Train one model: the training loop, read top to bottom like nanoGPT's train.py.
+ *
+ *   set-up        setup.ts      data, model, optimizer, sampler, workers, micro-batch
+ *   resume        resume.ts     checkpoint save/restore (file format: checkpoint.ts)
+ *   one step      step.ts       gradient (over the worker pool), clip, AdamW
+ *   evaluation    evaluate.ts   mean loss and standard error over fixed windows
+ *   records       artifacts/    metrics.csv rows and run.json (runinfo.ts builds it)
+ *
+ * Writes outDir/metrics.csv, outDir/run.json and outDir/checkpoints/. Evaluates
+ * on `eval_windows` windows on the eval_steps schedule (evalSchedule.ts: by default
+ * at step 0 and every eval_interval steps), and at the last step on
+ * `final_eval_windows` (the whole validation split by default); checkpoints at
+ * each evaluation; resumable bit-for-bit.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendInfo } from '../backend.ts';
-import { BatchSampler, evalSet, type Batch } from '../data/batches.ts';
-import { getTokenizer, loadTokens, type DataOptions, type Tokenizer } from '../data/index.ts';
-import type { MetricRow, RunStatus } from '../fit/types.ts';
-import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from '../model/config.ts';
-import { flopsPerToken } from '../model/flops.ts';
-import { GPT } from '../model/gpt.ts';
-import { paramCounts } from '../model/params.ts';
-import { writeJsonAtomic } from '../util/atomic.ts';
+import { MetricsCsv, metricValue, readMetrics, type MetricRow } from '../artifacts/metrics.ts';
+import { readRunJson, writeRunJson, type RunJson, type RunJsonExtras, type RunStatus } from '../artifacts/runJson.ts';
+import type { BackendProfile } from '../backend.ts';
+import { evalSet, type Batch } from '../data/batches.ts';
+import type { DataOptions } from '../data/index.ts';
+import { resolveModelConfig, type ModelConfig } from '../model/config.ts';
 import { UserError } from '../util/errors.ts';
-import { AdamW } from './adamw.ts';
-import { trainStep, type StepSetup } from './step.ts';
-import { loadCheckpoint, removeCheckpoints, saveCheckpoint } from './checkpoint.ts';
-import { warmupSteps, type TrainConfig } from './config.ts';
-import { chooseMicroBatch, memoryBudgetBytes } from './memory.ts';
-import { WorkerPool } from './parallel/pool.ts';
-import { resolveWorkers, workerMicroBatch, workersFromEnv } from './parallel/workers.ts';
-import { MetricsCsv, readMetricsCsv } from './metrics.ts';
-import { gitCommit, hostInfo, packageVersions } from './runinfo.ts';
-import { learningRate } from './schedule.ts';
-import { evalSchedule } from './evalSchedule.ts';
 import { hashSeed } from '../util/rng.ts';
+import { removeCheckpoints } from './checkpoint.ts';
+import { warmupSteps, type TrainConfig } from './config.ts';
+import { evalSchedule } from './evalSchedule.ts';
+import { evaluate, type EvalSetId } from './evaluate.ts';
+import { emptyInterval, restoreRunCheckpoint, saveRunCheckpoint } from './resume.ts';
+import { describeRun } from './runinfo.ts';
+import { learningRate } from './schedule.ts';
+import { prepareData, setUpTraining, startPool } from './setup.ts';
+import { trainStep } from './step.ts';
+
+export type { RunJson } from '../artifacts/runJson.ts';
+export { readRunJson } from '../artifacts/runJson.ts';
+export { prepareData } from './setup.ts';
 
 /** The validation windows are drawn with this seed for every run, so all curves are comparable. */
 export const EVAL_SEED = 20220329;
@@ -39,11 +52,9 @@ export interface RunSpec {
   outDir: string;
   /** continue from the checkpoint in outDir if there is one */
   resume: boolean;
-  /** memory budget for one forward+backward (bytes); default from the backend */
-  memoryBudget?: number;
-  /** extra keys merged into run.json (e.g. sweep name, budget_flops) */
-  extraInfo?: Record<string, unknown>;
-  /** data-parallel worker threads (default: CHINCHILLA_WORKERS, else 'auto' = one per core on wasm/cpu) */
+  /** keys the sweep adds to run.json */
+  extraInfo?: RunJsonExtras;
+  /** data-parallel worker threads ('auto' or absent: the backend profile's defaultWorkers) */
   workers?: number | 'auto';
 }
 
@@ -65,34 +76,6 @@ export interface TrainHooks {
   log?(msg: string): void;
 }
 
-export interface RunJson {
-  name: string;
-  status: RunStatus;
-  params_total: number;
-  params_non_embedding: number;
-  params_embedding: number;
-  model: ResolvedModelConfig;
-  model_source: string | null;
-  train: TrainConfig & { warmup_steps: number; micro_batch_used: number; workers: number };
-  flops_per_token: ReturnType<typeof flopsPerToken>;
-  tokens_per_step: number;
-  dataset: string;
-  tokenizer: string;
-  tokenizer_id: string;
-  seed: number;
-  eval: { windows: number | 'all'; seed: number; rows: number; tokens: number };
-  data_tokens: { train: number; validation: number };
-  backend: { name: string; tf_backend: string; device: string; threads?: number; passed_over: { backend: string; reason: string }[] };
-  host: ReturnType<typeof hostInfo>;
-  versions: Record<string, string | null>;
-  git_commit: string | null;
-  started_at: string;
-  ended_at: string | null;
-  resumed_at: string[];
-  message?: string;
-  [k: string]: unknown;
-}
-
 export interface RunResult {
   status: RunStatus;
   rows: MetricRow[];
@@ -100,292 +83,156 @@ export interface RunResult {
   outDir: string;
 }
 
-/** Loaded and encoded splits, shared by every run of a process that uses the same tokenizer and dataset. */
-interface PreparedData {
-  tokenizer: Tokenizer;
-  train: Int32Array;
-  validation: Int32Array;
-}
-const prepared = new Map<string, Promise<PreparedData>>();
-
-export function prepareData(tokenizerSpec: string, data: DataOptions): Promise<PreparedData> {
-  const key = JSON.stringify([tokenizerSpec, data.dataset, data.dataDir ?? null, data.cacheRoot ?? null, data.stripMarkers, data.dropBlankLines, data.joinLines ?? false]);
-  let p = prepared.get(key);
-  if (!p) {
-    p = (async () => {
-      const tokenizer = await getTokenizer(tokenizerSpec, data);
-      const train = await loadTokens('train', tokenizer, data);
-      const validation = await loadTokens('validation', tokenizer, data);
-      return { tokenizer, train, validation };
-    })();
-    p.catch(() => prepared.delete(key));
-    prepared.set(key, p);
-  }
-  return p;
-}
-
-export function readRunJson(outDir: string): RunJson | null {
-  const p = join(outDir, 'run.json');
-  if (!existsSync(p)) return null;
-  try {
-    return JSON.parse(readFileSync(p, 'utf8')) as RunJson;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Train one model and write outDir/metrics.csv, outDir/run.json and
- * outDir/checkpoints/. Evaluates at step 0, every eval_interval steps and at
- * the last step; checkpoints at each evaluation; resumable bit-for-bit.
- */
-export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: TrainHooks = {}): Promise<RunResult> {
+export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: TrainHooks = {}): Promise<RunResult> {
   const t = spec.train;
   const log = hooks.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const outDir = spec.outDir;
   const name = spec.name ?? outDir.split('/').filter(Boolean).pop() ?? 'run';
   const csvPath = join(outDir, 'metrics.csv');
   const previous = readRunJson(outDir);
-
   if (!spec.resume && (existsSync(csvPath) || previous)) {
-    throw new UserError(
-      `${outDir} already holds a run. Pass --resume to continue it, or choose another --out (or delete the folder to start over).`,
-    );
+    throw new UserError(`${outDir} already holds a run. Pass --resume to continue it, or choose another --out (or delete the folder to start over).`);
   }
   if (spec.resume && previous?.status === 'finished') {
     log(`${name}: already finished; nothing to do.`);
-    return { status: 'finished', rows: readMetricsCsv(csvPath), info: previous, outDir };
+    return { status: 'finished', rows: readMetrics(csvPath, { warn: log }), info: previous, outDir };
   }
 
-  // ---- data, model, optimizer -------------------------------------------
+  // ---- set-up: data, model, optimizer, evaluation windows ------------------------
   const dataOpts: DataOptions = { ...spec.data, dataset: t.dataset, joinLines: t.join_lines || (spec.data.joinLines ?? false) };
   const data = await prepareData(t.tokenizer, dataOpts);
   const cfg = resolveModelConfig(spec.model, data.tokenizer.vocabSize);
-  const counts = paramCounts(cfg);
-  const fpt = flopsPerToken(cfg);
+  const s = setUpTraining(cfg, t, profile, data.train, spec.workers);
+  const { model, opt } = s;
+  const evalSpecs = { eval: { windows: t.eval_windows, seed: EVAL_SEED }, final: { windows: t.final_eval_windows, seed: EVAL_SEED } };
+  const evalSets = { eval: evalSet(data.validation, { context: cfg.context, ...evalSpecs.eval }), final: null as ReturnType<typeof evalSet> | null };
   const tokensPerStep = t.batch * cfg.context;
-  if (data.train.length < cfg.context + 2) {
-    throw new UserError(`the train split has ${data.train.length} tokens, fewer than one window of context ${cfg.context} + 1`);
-  }
-  const budget = spec.memoryBudget ?? memoryBudgetBytes(backend);
-  const workers = resolveWorkers(spec.workers ?? workersFromEnv(), backend.backend, t.batch);
-  const microBatch = t.micro_batch === 'auto' ? chooseMicroBatch(cfg, t.batch, budget) : t.micro_batch;
-  if (t.batch % microBatch !== 0) {
-    throw new UserError(`micro_batch ${microBatch} must divide batch ${t.batch}; pick a divisor of ${t.batch} or 'auto'.`);
-  }
-  // each worker cuts its micro-batches from its own share of the batch
-  const workerMicro = workers > 1 ? workerMicroBatch(cfg, t.micro_batch, t.batch, workers, budget) : microBatch;
   const warmup = warmupSteps(t);
-  const sampler = new BatchSampler(data.train, { batch: t.batch, context: cfg.context, seed: t.seed });
-  const validationSet = evalSet(data.validation, { context: cfg.context, windows: t.eval_windows, seed: EVAL_SEED });
-  const evalData = validationSet;
+  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac, schedule: t.lr_schedule });
   const schedule = evalSchedule(t);
-
   mkdirSync(outDir, { recursive: true });
-  const model = new GPT(cfg);
-  const decayed = t.weight_decay_on === 'all' ? model.params.map((p) => ({ ...p, decay: true })) : model.params;
-  const opt = new AdamW(decayed, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
+  const info = describeRun({
+    name, cfg, modelSource: spec.modelSource ?? null, train: t, microBatch: s.microBatch, workers: s.workers, data: dataOpts,
+    tokenizerId: data.tokenizer.id, evalSet: evalSets.eval, evalSeed: EVAL_SEED,
+    dataTokens: { train: data.train.length, validation: data.validation.length }, profile, previous, extras: spec.extraInfo,
+  });
+
+  // ---- resume from the checkpoint, or start afresh ------------------------------
   const csv = new MetricsCsv(csvPath);
-  const stepSetup: StepSetup = { model, opt, sampler, batch: t.batch, microBatch: workerMicro, gradClip: t.grad_clip, seed: t.seed };
-
-  const now = () => new Date().toISOString();
-  const info: RunJson = {
-    name,
-    status: 'running',
-    params_total: counts.total,
-    params_non_embedding: counts.non_embedding,
-    params_embedding: counts.embedding,
-    model: cfg,
-    model_source: spec.modelSource ?? null,
-    train: { ...t, warmup_steps: warmup, micro_batch_used: workerMicro, workers },
-    flops_per_token: fpt,
-    tokens_per_step: tokensPerStep,
-    dataset: t.dataset,
-    text: { strip_markers: spec.data.stripMarkers ?? false, drop_blank_lines: spec.data.dropBlankLines ?? false, join_lines: dataOpts.joinLines },
-    tokenizer: t.tokenizer,
-    tokenizer_id: data.tokenizer.id,
-    seed: t.seed,
-    eval: { windows: t.eval_windows, seed: EVAL_SEED, rows: evalData.rows, tokens: evalData.rows * cfg.context },
-    data_tokens: { train: data.train.length, validation: data.validation.length },
-    backend: {
-      name: backend.backend,
-      tf_backend: backend.tfBackend,
-      device: backend.device,
-      threads: backend.threads,
-      passed_over: backend.attempts.filter((a) => !a.ok).map((a) => ({ backend: a.backend, reason: a.reason })),
-    },
-    host: hostInfo(),
-    versions: packageVersions(),
-    git_commit: gitCommit(),
-    started_at: previous?.started_at ?? now(),
-    ended_at: null,
-    resumed_at: previous?.resumed_at ?? [],
-    ...spec.extraInfo,
-  };
-
-  // ---- resume -------------------------------------------------------------
+  let rows: MetricRow[] = [];
   let startStep = 0;
   let elapsedBefore = 0;
-  let rows: MetricRow[] = [];
-  // accumulators of the current evaluation interval (restored on resume)
-  let intervalLossSum = 0;
-  let intervalLossCount = 0;
-  let intervalTrainTime = 0;
-  let intervalTokens = 0;
-  const ckpt = spec.resume ? loadCheckpoint(outDir) : null;
-  if (ckpt) {
-    const h = ckpt.header;
-    tf.tidy(() =>
-      model.params.forEach((p, i) => {
-        p.variable.assign(tf.tensor(ckpt.get(`param/${p.name}`), p.variable.shape));
-        opt.m[i]!.assign(tf.tensor(ckpt.get(`adam_m/${p.name}`), p.variable.shape));
-        opt.v[i]!.assign(tf.tensor(ckpt.get(`adam_v/${p.name}`), p.variable.shape));
-      }),
-    );
-    opt.t = h.optimizer_t;
-    startStep = h.step;
-    elapsedBefore = h.elapsed_s;
-    const acc = (h.extra ?? {}) as Record<string, number>;
-    intervalLossSum = acc.interval_loss_sum ?? 0;
-    intervalLossCount = acc.interval_loss_count ?? 0;
-    intervalTrainTime = acc.interval_train_time ?? 0;
-    intervalTokens = acc.interval_tokens ?? 0;
-    rows = existsSync(csvPath) ? csv.truncateAfter(startStep) : (csv.create(), []);
-    info.resumed_at = [...info.resumed_at, now()];
+  let interval = emptyInterval(); // train loss and time since the last evaluation
+  const restored = spec.resume ? restoreRunCheckpoint(outDir, model, opt) : null;
+  if (restored) {
+    ({ step: startStep, elapsedS: elapsedBefore, interval } = restored);
+    // the file ends with exactly the rows an uninterrupted run had written by the checkpoint's step
+    rows = existsSync(csvPath) ? csv.truncateAfter(startStep, { warn: log }) : (csv.create(), []);
+    if (rows.at(-1)?.step === t.steps) info.final_eval = previous?.final_eval ?? null;
+    info.resumed_at = [...info.resumed_at, new Date().toISOString()];
     log(`${name}: resuming from step ${startStep} (checkpoint), ${rows.length} evaluation rows kept.`);
   } else {
     if (spec.resume && (existsSync(csvPath) || previous)) log(`${name}: no checkpoint found; starting from step 0.`);
     removeCheckpoints(outDir);
     csv.create();
   }
-  writeJsonAtomic(join(outDir, 'run.json'), info);
-  hooks.onStart?.({ info, startStep, microBatch: workerMicro });
+  writeRunJson(outDir, info);
+  hooks.onStart?.({ info, startStep, microBatch: s.microBatch });
 
   const wallStart = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - wallStart) / 1000;
+  const checkpoint = (step: number) => saveRunCheckpoint(outDir, { model, opt, step, elapsedS: elapsed(), seed: t.seed, interval });
 
-  const checkpoint = (step: number) =>
-    saveCheckpoint(outDir, {
-      step,
-      optimizerT: opt.t,
-      elapsedS: elapsed(),
-      seed: t.seed,
-      tensors: [
-        ...model.params.map((p) => ({ name: `param/${p.name}`, tensor: p.variable as tf.Tensor })),
-        ...model.params.map((p, i) => ({ name: `adam_m/${p.name}`, tensor: opt.m[i] as tf.Tensor })),
-        ...model.params.map((p, i) => ({ name: `adam_v/${p.name}`, tensor: opt.v[i] as tf.Tensor })),
-      ],
-      extra: {
-        interval_loss_sum: intervalLossSum,
-        interval_loss_count: intervalLossCount,
-        interval_train_time: intervalTrainTime,
-        interval_tokens: intervalTokens,
-      },
-    });
-
-  const finish = (status: RunStatus, message?: string): RunResult => {
-    info.status = status;
-    info.ended_at = now();
-    info.elapsed_s = elapsed();
-    if (message) info.message = message;
-    writeJsonAtomic(join(outDir, 'run.json'), info);
-    opt.dispose();
-    model.dispose();
-    return { status, rows, info, outDir };
+  /**
+   * train_eval_windows > 0: the evaluation-mode loss on that many training windows drawn
+   * afresh for the row labelled `label` (the blog's estimate_loss). Computed on this thread
+   * (the workers hold only the validation sets), so it does not depend on the worker count.
+   */
+  const trainEval = async (label: number): Promise<number> => {
+    const set: Batch = evalSet(data.train, { context: cfg.context, windows: t.train_eval_windows, seed: hashSeed(t.seed, label, 0x5452) });
+    return (await evaluate(model, set, 'eval', s.evalRows, null)).val_loss;
   };
 
-  /** Mean loss (dropout off) over evaluation windows: by default the fixed validation windows. */
-  const evaluate = async (evalData: Batch = validationSet): Promise<number> => {
-    let sum = 0;
-    for (let from = 0; from < evalData.rows; from += microBatch) {
-      const to = Math.min(evalData.rows, from + microBatch);
-      const n = to - from;
-      const l = tf.tidy(() => {
-        const x = tf.tensor2d(evalData.x.subarray(from * cfg.context, to * cfg.context), [n, cfg.context], 'int32');
-        const y = tf.tensor2d(evalData.y.subarray(from * cfg.context, to * cfg.context), [n, cfg.context], 'int32');
-        return model.loss(x, y, { training: false });
-      });
-      sum += (await l.data())[0]! * n;
-      l.dispose();
-    }
-    return sum / evalData.rows;
-  };
-
-  const flops = (step: number) => {
+  /**
+   * Evaluate after `done` updates, append the metrics row labelled `step` (evalSchedule.ts;
+   * = done except in the blog's zero-based mode); returns the validation loss. The caller checkpoints.
+   */
+  const recordEval = async (step: number, which: EvalSetId, done = step): Promise<number> => {
+    const set = which === 'final' ? (evalSets.final ??= evalSet(data.validation, { context: cfg.context, ...evalSpecs.final })) : evalSets.eval;
+    const e = await evaluate(model, set, which, s.evalRows, s.pool);
+    if (!Number.isFinite(e.val_loss)) return e.val_loss;
+    const trainLoss = t.train_eval_windows > 0 ? await trainEval(step) : interval.lossCount > 0 ? interval.lossSum / interval.lossCount : NaN;
     const tokens = step * tokensPerStep;
-    return {
-      tokens,
-      flops_6nd: tokens * fpt.flops_6nd,
-      flops_kaplan: tokens * fpt.flops_kaplan,
-      flops_chinchilla: tokens * fpt.flops_chinchilla,
-    };
-  };
-
-  /** train_eval_windows > 0: the loss on that many training windows drawn afresh for this evaluation. */
-  const trainEval = async (label: number) =>
-    evaluate(evalSet(data.train, { context: cfg.context, windows: t.train_eval_windows, seed: hashSeed(t.seed, label, 0x5452) }));
-
-  /** An evaluation row labelled `step` (see evalSchedule), taken after `done` updates (its checkpoint's step). */
-  const recordEval = async (step: number, lr: number, done = step) => {
-    const val = await evaluate();
-    if (!Number.isFinite(val)) return val;
     const row: MetricRow = {
       step,
-      ...flops(step),
-      train_loss: t.train_eval_windows > 0 ? await trainEval(step) : intervalLossCount > 0 ? intervalLossSum / intervalLossCount : NaN,
-      val_loss: val,
-      lr,
+      tokens,
+      flops_6nd: tokens * info.flops_per_token.flops_6nd,
+      flops_kaplan: tokens * info.flops_per_token.flops_kaplan,
+      flops_chinchilla: tokens * info.flops_per_token.flops_chinchilla,
+      train_loss: trainLoss,
+      val_loss: e.val_loss,
+      lr: lrAt(Math.min(done, t.steps - 1)),
       elapsed_s: elapsed(),
-      tokens_per_s: intervalTrainTime > 0 ? intervalTokens / intervalTrainTime : 0,
+      tokens_per_s: interval.trainTime > 0 ? interval.tokens / interval.trainTime : 0,
+      val_loss_se: e.val_loss_se,
+      val_tokens: e.tokens,
     };
     csv.append(row);
     rows.push(row);
+    // run.json repeats the final row's numbers exactly as metrics.csv stores them
+    if (which === 'final') info.final_eval = { val_loss: metricValue(e.val_loss), val_loss_se: metricValue(e.val_loss_se), tokens: e.tokens, windows: e.windows, step };
     hooks.onEval?.(row);
-    intervalLossSum = intervalLossCount = intervalTrainTime = intervalTokens = 0;
-    await checkpoint(done);
-    return val;
+    interval = emptyInterval();
+    return e.val_loss;
   };
 
-  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac, schedule: t.lr_schedule });
+  const finish = (status: RunStatus, message?: string): RunResult => {
+    info.status = status;
+    info.ended_at = new Date().toISOString();
+    info.elapsed_s = elapsed();
+    if (message) info.message = message;
+    writeRunJson(outDir, info);
+    s.dispose();
+    return { status, rows, info, outDir };
+  };
+  const diverged = (what: string, v: number, step: number, hint: string) => {
+    const msg = `${what} became ${v} at step ${step}. The CSV and the last good checkpoint are kept; ${hint}`;
+    log(`${name}: diverged: ${msg}`);
+    return finish('diverged', msg);
+  };
 
+  // ---- the training loop --------------------------------------------------------
   try {
-    if (workers > 1) {
-      stepSetup.pool = await WorkerPool.start({ ...stepSetup, workers, backend: backend.backend, tokens: data.train });
-    }
+    await startPool(s, profile, data.train, { validation: data.validation, evalSets: evalSpecs });
     if (schedule.initial && startStep === 0 && rows.length === 0) {
-      const v = await recordEval(0, lrAt(0));
+      const v = await recordEval(0, 'eval');
       if (!Number.isFinite(v)) return finish('diverged', `validation loss is ${v} at step 0: check the model config`);
+      await checkpoint(0);
     }
     for (let step = startStep; step < t.steps; step++) {
       const lr = lrAt(step);
       const t0 = performance.now();
-      const loss = await trainStep(stepSetup, step, lr);
+      const loss = await trainStep(s, step, lr);
       const dt = (performance.now() - t0) / 1000;
       // CPU backends finish every op synchronously: let the event loop run (Ctrl-C, timers) once per step
       await new Promise((r) => setImmediate(r));
-
-      if (!Number.isFinite(loss)) {
-        const msg = `training loss became ${loss} at step ${step + 1} (lr ${lr.toExponential(2)}). The CSV and the last good checkpoint are kept; try a lower --lr or more warm-up.`;
-        log(`${name}: diverged: ${msg}`);
-        return finish('diverged', msg);
-      }
-      intervalLossSum += loss;
-      intervalLossCount += 1;
-      intervalTrainTime += dt;
-      intervalTokens += tokensPerStep;
+      if (!Number.isFinite(loss)) return diverged('training loss', loss, step + 1, `(lr ${lr.toExponential(2)}) try a lower --lr or more warm-up.`);
+      interval.lossSum += loss;
+      interval.lossCount += 1;
+      interval.trainTime += dt;
+      interval.tokens += tokensPerStep;
       const done = step + 1;
       hooks.onStep?.({ step: done, steps: t.steps, loss, lr, tokensPerS: tokensPerStep / dt });
 
+      const last = done === t.steps;
+      // the schedule's row (if one is due), then at the last step the final evaluation's row
       const label = schedule.labelAfter(done);
-      if (label !== null) {
-        const v = await recordEval(label, lrAt(Math.min(done, t.steps - 1)), done);
-        if (!Number.isFinite(v)) {
-          const msg = `validation loss became ${v} at step ${done}. The CSV and the last good checkpoint are kept; try a lower --lr.`;
-          log(`${name}: diverged: ${msg}`);
-          return finish('diverged', msg);
-        }
+      for (const [step, which] of [...(label !== null ? [[label, 'eval'] as const] : []), ...(last ? [[done, 'final'] as const] : [])]) {
+        const v = await recordEval(step, which, done);
+        if (!Number.isFinite(v)) return diverged('validation loss', v, done, 'try a lower --lr.');
       }
-      if (hooks.shouldStop?.() && done < t.steps) {
+      if (label !== null || last) await checkpoint(done);
+      if (hooks.shouldStop?.() && !last) {
         if (label === null) await checkpoint(done); // an evaluation step has one already
         log(`${name}: stopped at step ${done}; checkpoint written. Run again with --resume to continue.`);
         return finish('interrupted', `stopped by the user at step ${done}`);
@@ -395,12 +242,12 @@ export async function trainRun(spec: RunSpec, backend: BackendInfo, hooks: Train
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const hint = /memory access out of bounds|out of memory|OOM/i.test(msg)
-      ? ` This is the backend running out of memory: pass a smaller --micro-batch (now ${microBatch}).`
+      ? ` This is the backend running out of memory: pass a smaller --micro-batch (now ${s.microBatch}).`
       : '';
     finish('failed', msg + hint);
     if (hint) throw new UserError(`${name}: ${msg}.${hint}`);
     throw e;
   } finally {
-    await stepSetup.pool?.close();
+    await s.pool?.close();
   }
 }

@@ -8,8 +8,7 @@ import { UserError } from '../../util/errors.ts';
 import { progressBar } from '../../util/progress.ts';
 import { formatCount } from '../format.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
-import { backendOption, runDataOptions, trainOverrides, workersOption } from '../options/train.ts';
-import { parseWorkers } from '../../train/parallel/workers.ts';
+import { backendOption, runDataOptions, runtimeOptions, trainOverrides, workersOption } from '../options/train.ts';
 
 type Args = Record<string, unknown> & {
   model: string;
@@ -48,8 +47,8 @@ const command: CommandModule<object, Args> = {
     const modelPath = resolve(argv.model);
     const model = loadModelConfig(modelPath);
     const train = parseTrainConfig(trainOverrides(argv), 'command-line flags');
-    const workers = argv.workers !== undefined ? parseWorkers(argv.workers) : undefined;
-    const backend = await initBackend(argv.backend as BackendRequest, { quiet: argv.json });
+    const { workers, memoryBudgetMb, gpuAdapter } = runtimeOptions(argv);
+    const backend = await initBackend(argv.backend as BackendRequest, { quiet: argv.json, memoryBudgetMb, gpuAdapter });
     const bar = progressBar('bench', argv.steps + argv['warmup-steps'], { unit: ' steps', quiet: argv.json });
     const r = await runBench(
       {

@@ -10,6 +10,7 @@ import { getTokenizer } from '../../data/tokenizers.ts';
 import type { Tokenizer } from '../../data/tokenizer.ts';
 import { SPLITS, type DataOptions, type Split } from '../../data/types.ts';
 import { dataOptions, tokenizerOption, toDataOptions, type DataArgs } from '../options/data.ts';
+import { formatTable } from '../../util/table.ts';
 
 export interface SplitStats {
   lines: number;
@@ -93,19 +94,12 @@ export function formatReport(r: DataReport): string {
       s.cached ? 'cached' : `${s.encode_s.toFixed(2)} s`,
     ]);
   }
-  const width = head.map((h, j) => Math.max(h.length, ...rows.map((row) => row[j].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, j) => (j === 0 ? c.padEnd(width[j]) : c.padStart(width[j])))
-      .join('  ')
-      .trimEnd();
   const treat = [r.text.strip_markers && 'markers stripped', r.text.drop_blank_lines && 'blank lines dropped'].filter(Boolean);
   const out = [
     `WikiText-2 ${r.dataset}, tokenizer ${r.tokenizer.name} (vocab ${int(r.tokenizer.vocab_size)})` +
       (treat.length ? `, ${treat.join(', ')}` : ', text as released'),
     '',
-    line(head),
-    ...rows.map(line),
+    formatTable(head, rows),
     '',
     'sha256 of the released files (verified):',
   ];

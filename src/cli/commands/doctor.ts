@@ -13,6 +13,7 @@ import {
   type GpuInfo,
 } from '../../gpu/cuda.ts';
 import { checkNativePackage, GPU_PACKAGE, type NativePackageCheck } from '../../gpu/install.ts';
+import { describeAdapter, listAdapters, type DawnBackend } from '../../gpu/webgpu.ts';
 import { dataRoot } from '../../util/paths.ts';
 
 /** Node major version the project needs (package.json engines). */
@@ -53,6 +54,11 @@ export interface DoctorReport {
     };
     /** What the NVIDIA driver reports. */
     nvidiaSmi: { found: boolean; error?: string; gpus: GpuInfo[] };
+    /** Dawn's adapters for the webgpu backend (hardware first) and why a Dawn backend offered none. */
+    webgpu: {
+      adapters: { index: number; name: string; driver: string; dawnBackend: DawnBackend; software: boolean; usedByAuto: boolean }[];
+      problems: string[];
+    };
   };
   cuda: {
     required: { cuda: string; cudnn: string; libtensorflow: string };
@@ -146,7 +152,13 @@ export async function collectDoctorReport(o: { quiet?: boolean } = {}): Promise<
   const pkg = checkNativePackage(GPU_PACKAGE);
   const tfjsView = await withQuietStdout(!!o.quiet, () => tfjsGpuView(backends));
   const facts = collectCudaFacts();
-  const diag = diagnose(facts);
+  const diag = diagnose(facts, backends.filter((b) => b.ok).map((b) => b.backend));
+  const wg = await listAdapters();
+  const firstHw = wg.adapters.find((a) => !a.software);
+  const webgpu = {
+    adapters: wg.adapters.map((a) => ({ index: a.index, name: a.name, driver: a.driver, dawnBackend: a.dawnBackend, software: a.software, usedByAuto: a === firstHw })),
+    problems: wg.problems,
+  };
   for (let i = 0; i < pkg.problems.length; i++) add('gpu', pkg.problems[i]!, pkg.fixes[i] ?? '');
   if (tfjsView.loaded && tfjsView.usingGpu === false) {
     add(
@@ -198,6 +210,7 @@ export async function collectDoctorReport(o: { quiet?: boolean } = {}): Promise<
     gpu: {
       tfjs: { package: pkg, ...tfjsView },
       nvidiaSmi: { found: facts.smi.found, ...(facts.smi.error ? { error: facts.smi.error } : {}), gpus: facts.smi.gpus },
+      webgpu,
     },
     cuda: { required: { ...TFJS_NODE_GPU_REQUIREMENTS }, cudart: diag.cudart, cudnn: diag.cudnn, needed, libraries: facts.libraries },
     memory,
@@ -246,6 +259,19 @@ export function formatDoctorReport(r: DoctorReport): string {
         (g.driver ? `, driver ${g.driver}` : ''),
     );
   }
+  L.push('');
+
+  L.push('WebGPU adapters (Dawn, for --backend webgpu; --gpu-adapter <index|name> picks one)');
+  for (const a of r.gpu.webgpu.adapters) {
+    const use = a.software
+      ? 'auto will not use it (it runs on the CPU); --backend webgpu will'
+      : a.usedByAuto
+        ? 'auto uses this one'
+        : 'used with --gpu-adapter ' + a.index;
+    L.push(`  ${describeAdapter(a)}  ${use}`);
+  }
+  if (r.gpu.webgpu.adapters.length === 0) L.push('  none');
+  for (const p of r.gpu.webgpu.problems) L.push(`  (${p})`);
   L.push('');
 
   const q = r.cuda.required;

@@ -7,7 +7,7 @@ import { loadRuns } from '../../fit/load.ts';
 import { parseCount } from '../../fit/plan.ts';
 import { fitSweep } from '../../fit/sweep.ts';
 import type { FlopsColumn, ParamCount } from '../../fit/types.ts';
-import { writeJsonAtomic } from '../../util/atomic.ts';
+import { describeConventions, fitFileName, writeFitJson } from '../../artifacts/fitJson.ts';
 import { UserError } from '../../util/errors.ts';
 
 interface Args {
@@ -20,11 +20,14 @@ interface Args {
   'min-step': number;
   grid: 'full' | 'coarse';
   budgets?: string[];
+  window?: number;
   json: boolean;
   csv?: string;
   'n-col'?: string;
   'd-col'?: string;
   'loss-col'?: string;
+  out?: string;
+  replace: boolean;
 }
 
 function checkInt(v: number, flag: string, min: number): number {
@@ -75,12 +78,18 @@ const command: CommandModule<object, Args> = {
         default: 'flops_6nd' as const,
         describe: 'metrics.csv column used as compute C',
       })
-      .option('bootstrap', { type: 'number', default: 100, describe: 'bootstrap resamples for Approach 3 confidence intervals (0: none)' })
+      .option('bootstrap', {
+        type: 'number',
+        default: 100,
+        describe: 'bootstrap resamples (drawing runs with replacement) for the intervals on every a and b (0: none)',
+      })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the bootstrap resampling' })
       .option('points', {
         choices: ['all', 'final'] as const,
-        default: 'all' as const,
-        describe: "Approach 3 on every evaluation of every run ('all') or on each run's final one",
+        default: 'final' as const,
+        describe:
+          "Approach 3 on each run's final loss ('final', default) or on every evaluation of every run ('all': mid-schedule " +
+          'checkpoints are not models trained for that many tokens, so schedule effects bias the fit; a warning says so)',
       })
       .option('min-step', { type: 'number', default: 0, describe: 'leave out evaluations before this step (e.g. the warm-up) from all fits' })
       .option('grid', {
@@ -93,13 +102,32 @@ const command: CommandModule<object, Args> = {
         array: true,
         describe: 'Approach 2 on ordinary sweeps: compute values (FLOPs) for the IsoFLOP profiles (default: 8 spread over the data)',
       })
+      .option('window', {
+        type: 'number',
+        describe: "Approach 2: half-width in ln N of the parabola window around each profile's lowest loss (default ln 2 ≈ 0.69; at least its two neighbours)",
+      })
+      .option('out', {
+        type: 'string',
+        describe:
+          'write the report here. Default: <sweep>/fit.json for the default conventions (--n total, --flops flops_6nd, --points final), ' +
+          'else a name that says which, e.g. fit.n-non-embedding.flops_kaplan.json',
+      })
+      .option('replace', {
+        type: 'boolean',
+        default: false,
+        describe: 'write a fit with other conventions to fit.json anyway (plot and plan --law <sweep>/fit.json then use it)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout and nothing else' })
       .option('csv', { type: 'string', describe: 'fit Approach 3 to this CSV table instead of a sweep (needs --n-col, --d-col, --loss-col)' })
       .option('n-col', { type: 'string', describe: 'with --csv: column holding the parameter count N' })
       .option('d-col', { type: 'string', describe: 'with --csv: column holding the training tokens D' })
       .option('loss-col', { type: 'string', describe: 'with --csv: column holding the loss L' })
-      .example('$0 fit runs/wikitext2', 'all fits; writes runs/wikitext2/fit.json')
-      .example('$0 fit runs/wikitext2 --n non-embedding --flops flops_kaplan --json', "Kaplan's conventions, JSON on stdout")
+      .example('$0 fit runs/wikitext2-gpt2', 'all fits; writes runs/wikitext2-gpt2/fit.json')
+      .example('$0 fit runs/isoflop', 'the IsoFLOP sweep of `npm run sweep:isoflop`')
+      .example(
+        '$0 fit runs/wikitext2-gpt2 --n non-embedding --flops flops_kaplan',
+        "Kaplan's conventions; writes runs/wikitext2-gpt2/fit.n-non-embedding.flops_kaplan.json (fit.json is left alone)",
+      )
       .example('$0 fit --csv points.csv --n-col N --d-col D --loss-col loss', 'Approach 3 on published (N, D, L) points') as never,
   handler: (argv: ArgumentsCamelCase<Args>) => {
     checkInt(argv.bootstrap, '--bootstrap', 0);
@@ -112,6 +140,7 @@ const command: CommandModule<object, Args> = {
     }
     if (!argv.sweep) throw new UserError('give a sweep folder (e.g. `chinchilla fit runs/<sweep>`) or --csv FILE');
     const budgets = argv.budgets?.map((b) => parseCount(b, '--budgets'));
+    if (argv.window !== undefined && !(argv.window > 0)) throw new UserError(`--window: ${argv.window} must be a positive number (a half-width in ln N, e.g. 1.1)`);
     const runs = loadRuns(argv.sweep);
     const report = fitSweep(runs, {
       n: argv.n,
@@ -122,17 +151,19 @@ const command: CommandModule<object, Args> = {
       minStep: argv['min-step'],
       grid: argv.grid,
       budgets,
+      window: argv.window,
       sweepDir: argv.sweep,
       progress: !argv.json || process.stderr.isTTY,
     });
-    const out = join(argv.sweep, 'fit.json');
-    writeJsonAtomic(out, report);
+    const conventions = { n: argv.n, flops: argv.flops, points: argv.points, min_step: argv['min-step'] };
+    const out = argv.out ?? join(argv.sweep, argv.replace ? 'fit.json' : fitFileName(conventions));
+    writeFitJson(out, report);
     if (argv.json) {
-      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...report, schema_version: 2 }, null, 2) + '\n');
       return;
     }
     process.stdout.write(formatFitReport(report) + '\n\n');
-    process.stdout.write(`wrote ${out}\n`);
+    process.stdout.write(`wrote ${out} (${describeConventions(conventions)})\n`);
   },
 };
 export default command;

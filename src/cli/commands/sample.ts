@@ -34,9 +34,9 @@ const command: CommandModule<object, Args> = {
     if (!(argv.temperature > 0)) throw new UserError(`--temperature must be > 0 (got ${argv.temperature})`);
     if (!(Number.isInteger(argv.tokens) && argv.tokens >= 1)) throw new UserError(`--tokens must be a positive whole number (got ${argv.tokens})`);
     if (!(Number.isInteger(argv['top-k']) && argv['top-k'] >= 0)) throw new UserError(`--top-k must be a whole number >= 0 (got ${argv['top-k']})`);
-    await initBackend(argv.backend as BackendRequest, { quiet: true });
+    const profile = await initBackend(argv.backend as BackendRequest, { quiet: true });
     const { dataset: _d, ...data } = toDataOptions(argv, { quiet: true });
-    const run = await loadRunModel(argv.run, data);
+    const run = await loadRunModel(argv.run, data, profile);
     try {
       const promptIds = run.tokenizer.encode(argv.prompt);
       if (promptIds.length === 0) throw new UserError('--prompt encodes to no tokens: give some text (the default is a newline)');

@@ -6,11 +6,13 @@ import { parseTrainConfig } from '../../train/config.ts';
 import { trainRun } from '../../train/trainer.ts';
 import { progressBar, type Progress } from '../../util/progress.ts';
 import { toDataOptions, type DataArgs } from '../options/data.ts';
-import { backendOption, runDataOptions, trainOptions, trainOverrides } from '../options/train.ts';
+import { backendOption, runDataOptions, runtimeOptions, trainOptions, trainOverrides } from '../options/train.ts';
 import { formatCount } from '../format.ts';
-import { parseWorkers } from '../../train/parallel/workers.ts';
+import { tensorboardHooks } from '../../tensorboard/hooks.ts';
+import { scalarWriter, type ScalarWriter } from '../../tensorboard/writer.ts';
+import { composeHooks } from '../../util/hooks.ts';
 
-type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string };
+type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string; tensorboard?: string };
 
 /** Install a Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once. */
 export function stopOnSigint(what: string): { stop: () => boolean; dispose: () => void } {
@@ -48,6 +50,10 @@ const command: CommandModule<object, Args> = {
       .options(trainOptions)
       .options(backendOption)
       .option('out', { type: 'string', describe: 'output folder (default runs/train/<model>-<tokenizer>-s<seed>)' })
+      .option('tensorboard', {
+        type: 'string',
+        describe: 'also write TensorBoard scalars (losses, lr, tokens/s, FLOPs) to DIR/<run>; view with tensorboard --logdir DIR',
+      })
       .option('resume', {
         type: 'boolean',
         default: false,
@@ -65,9 +71,11 @@ const command: CommandModule<object, Args> = {
     const modelName = model.name ?? basename(modelPath, '.json');
     const tokName = train.tokenizer.replace(/[^A-Za-z0-9_.-]/g, '');
     const outDir = resolve(argv.out ?? `runs/train/${modelName}-${tokName}-s${train.seed}`);
-    const backend = await initBackend(argv.backend as BackendRequest);
+    const runtime = runtimeOptions(argv);
+    const backend = await initBackend(argv.backend as BackendRequest, { memoryBudgetMb: runtime.memoryBudgetMb, gpuAdapter: runtime.gpuAdapter });
     const sig = stopOnSigint('training');
     let bar: Progress | null = null;
+    const tb: ScalarWriter | null = argv.tensorboard ? scalarWriter(resolve(argv.tensorboard, basename(outDir)), backend.nativeModule) : null;
     try {
       const res = await trainRun(
         {
@@ -78,10 +86,10 @@ const command: CommandModule<object, Args> = {
           data: toDataOptions(argv as DataArgs),
           outDir,
           resume: argv.resume,
-          workers: argv.workers !== undefined ? parseWorkers(argv.workers) : undefined,
+          workers: runtime.workers,
         },
         backend,
-        {
+        composeHooks({
           onStart: ({ info, startStep, microBatch }) => {
             process.stderr.write(
               `${modelName}: ${formatCount(info.params_total)} params (${formatCount(info.params_non_embedding)} non-embedding), ` +
@@ -97,13 +105,15 @@ const command: CommandModule<object, Args> = {
           onEval: (row) => bar?.update(row.step, { val: row.val_loss.toFixed(3) }),
           shouldStop: sig.stop,
           log: (m) => process.stderr.write(`\n${m}\n`),
-        },
+        }, tb ? tensorboardHooks(tb) : undefined),
       );
       (bar as Progress | null)?.stop();
       const last = res.rows[res.rows.length - 1];
+      const fe = res.info.final_eval;
       process.stderr.write(
         `${modelName}: ${res.status}` +
           (last ? ` at step ${last.step}, val loss ${last.val_loss.toFixed(4)}` : '') +
+          (fe ? ` ± ${fe.val_loss_se.toFixed(4)} (final evaluation: ${fe.windows} windows, ${fe.tokens} tokens)` : '') +
           `\n  ${outDir}/metrics.csv\n  ${outDir}/run.json\n`,
       );
       if (res.status === 'diverged' || res.status === 'failed') process.exitCode = 1;
@@ -111,6 +121,10 @@ const command: CommandModule<object, Args> = {
     } finally {
       (bar as Progress | null)?.stop();
       sig.dispose();
+      if (tb) {
+        await tb.close();
+        process.stderr.write(`  TensorBoard: tensorboard --logdir ${resolve(argv.tensorboard!)}\n`);
+      }
     }
   },
 };

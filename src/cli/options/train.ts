@@ -1,6 +1,7 @@
 import type { Options } from 'yargs';
 import { BACKEND_CHOICES } from '../../backend.ts';
 import { parseWorkers } from '../../train/parallel/workers.ts';
+import { UserError } from '../../util/errors.ts';
 import { dataOptions as dataOptionsWithDefaults, tokenizerOption } from './data.ts';
 
 /**
@@ -20,7 +21,15 @@ export const backendOption = {
     type: 'string',
     choices: BACKEND_CHOICES as unknown as string[],
     default: 'auto',
-    describe: 'compute backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order',
+    describe:
+      'compute backend: auto tries tensorflow-gpu, webgpu (hardware adapters only), tensorflow, wasm, cpu in that order; ' +
+      'webgpu asked for by name also takes a software adapter (llvmpipe)',
+  },
+  'gpu-adapter': {
+    type: 'string',
+    describe: "WebGPU adapter for the webgpu backend: its index or part of its name in 'chinchilla doctor' (default: the first hardware adapter)",
+    // passed to initBackend explicitly (runtimeOptions); a flag given twice takes its last value
+    coerce: (v: unknown) => String(Array.isArray(v) ? v[v.length - 1] : v),
   },
 } as const satisfies Record<string, Options>;
 
@@ -47,6 +56,10 @@ export const trainOptions = {
   'eval-windows': {
     type: 'string',
     describe: "number of fixed validation windows, or 'all' for the whole validation split (default 64)",
+  },
+  'final-eval-windows': {
+    type: 'string',
+    describe: "validation windows of the final evaluation at the last step, whose loss and standard error the fits use: a number, or 'all' = every non-overlapping window of the validation split (default all)",
   },
   warmup: { type: 'number', describe: 'linear warm-up steps (default 10% of the run, at most 100)' },
   'weight-decay': { type: 'number', describe: 'decoupled weight decay (default 0.1)' },
@@ -83,6 +96,7 @@ export function trainOverrides(argv: Record<string, unknown>): Record<string, un
   set('lr', 'lr');
   set('eval-interval', 'eval_interval');
   set('eval-windows', 'eval_windows', (v) => (v === 'all' ? 'all' : Number(v)));
+  set('final-eval-windows', 'final_eval_windows', (v) => (v === 'all' ? 'all' : Number(v)));
   set('warmup', 'warmup_steps');
   set('weight-decay', 'weight_decay');
   set('grad-clip', 'grad_clip');
@@ -94,8 +108,21 @@ export function trainOverrides(argv: Record<string, unknown>): Record<string, un
   if (argv['join-lines'] === true) o.join_lines = true; // a data flag that is also a TrainConfig field
   set('tokenizer', 'tokenizer');
   set('dataset', 'dataset');
-  if (argv['memory-budget-mb'] !== undefined) process.env.CHINCHILLA_MEMORY_BUDGET_MB = String(argv['memory-budget-mb']);
-  // read by trainRun and runSweep when not given explicitly (see workersFromEnv)
-  if (argv.workers !== undefined) process.env.CHINCHILLA_WORKERS = String(parseWorkers(argv.workers));
   return o;
+}
+
+/**
+ * The run-time flags that are not part of TrainConfig, parsed here and passed
+ * explicitly (to initBackend and to trainRun/runSweep/runBench): --workers
+ * (default: the user-facing variable CHINCHILLA_WORKERS, else 'auto') and
+ * --memory-budget-mb (default: the backend profile's budget).
+ */
+export function runtimeOptions(argv: Record<string, unknown>): { workers: number | 'auto'; memoryBudgetMb?: number; gpuAdapter?: string } {
+  const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+  const env = process.env.CHINCHILLA_WORKERS;
+  const workers = parseWorkers(last(argv.workers) ?? (env === '' ? undefined : env));
+  const mb = last(argv['memory-budget-mb']);
+  if (mb !== undefined && !(typeof mb === 'number' && mb > 0)) throw new UserError(`--memory-budget-mb must be a positive number of MiB (got ${String(mb)}).`);
+  const gpuAdapter = argv['gpu-adapter'] === undefined ? undefined : String(last(argv['gpu-adapter']));
+  return { workers, ...(mb !== undefined ? { memoryBudgetMb: mb as number } : {}), ...(gpuAdapter !== undefined ? { gpuAdapter } : {}) };
 }

@@ -7,6 +7,10 @@
  *           step 0 (step 0 has C = 0 in the blog's logging and no place on a log
  *           axis), and "slope=… R²=…" in the legend, as plot.py labels it.
  *
+ * Both draw only the blog's own evaluation rows, those on the run's eval_interval
+ * schedule (src/train/evalSchedule.ts), not the final evaluation's row at step =
+ * steps (the whole validation split, for the fits), and say so in their subtitle.
+ *
  * Compute is the blog's: C = 6 · N_total · tokens (flops_6nd). Models are labelled
  * with their true total parameter count (the blog's "~786K/~4M/~25M" are not the
  * counts of its models), plus the run name.
@@ -31,6 +35,22 @@ function blogSeries(runs: RunData[]): BlogSeries[] {
     .sort((a, b) => a.params - b.params || a.label.localeCompare(b.label));
 }
 
+/**
+ * The run's rows on its evaluation schedule: multiples of eval_interval below `steps`
+ * (both eval_steps modes label them so). Without the schedule in run.json, every row but
+ * the final evaluation's (run.json final_eval.step).
+ */
+export function scheduledRows(run: RunData): RunData['rows'] {
+  const steps = run.info.train?.steps;
+  const every = run.info.train?.eval_interval;
+  if (steps !== undefined && every !== undefined) return run.rows.filter((r) => r.step < steps && r.step % every === 0);
+  const final = run.info.final_eval?.step;
+  return run.rows.filter((r) => r.step !== final);
+}
+
+/** The subtitle's note on which rows are drawn. */
+const ROWS_NOTE = 'scheduled evaluations only (the final whole-split evaluation is not drawn)';
+
 export interface BlogFit {
   run: string;
   /** log10 L = intercept + slope · log10 C */
@@ -46,7 +66,7 @@ export interface BlogFit {
 export function blogFits(runs: RunData[]): BlogFit[] {
   const out: BlogFit[] = [];
   for (const run of runs) {
-    const rows = run.rows.filter((r) => r.step > 0 && r.flops_6nd > 0 && Number.isFinite(r.val_loss) && r.val_loss > 0);
+    const rows = scheduledRows(run).filter((r) => r.step > 0 && r.flops_6nd > 0 && Number.isFinite(r.val_loss) && r.val_loss > 0);
     const f = fitLine(rows.map((r) => Math.log10(r.flops_6nd)), rows.map((r) => Math.log10(r.val_loss)));
     if (!f) continue;
     const cs = rows.map((r) => r.flops_6nd);
@@ -63,12 +83,12 @@ export function blogFitLabel(label: string, f: BlogFit | undefined): string {
 export function blogLossVsStepSpec(runs: RunData[], _report: FitReport): TopLevelSpec {
   const series = blogSeries(runs);
   const values = series.flatMap((s) =>
-    s.run.rows.filter((r) => Number.isFinite(r.step) && Number.isFinite(r.val_loss)).map((r) => ({ series: s.label, step: r.step, loss: r.val_loss })),
+    scheduledRows(s.run).filter((r) => Number.isFinite(r.step) && Number.isFinite(r.val_loss)).map((r) => ({ series: s.label, step: r.step, loss: r.val_loss })),
   );
   const stepDomain = linDomain(values.map((v) => v.step), 0.01);
   const lossDomain = linDomain(values.map((v) => v.loss), 0.04);
   return {
-    ...chartFrame('Validation loss vs step (the blog’s graph)', `${plural(series.length, 'run')} · one line per model`),
+    ...chartFrame('Validation loss vs step (the blog’s graph)', `${plural(series.length, 'run')} · one line per model · ${ROWS_NOTE}`),
     data: { values },
     encoding: {
       x: {
@@ -99,7 +119,7 @@ export function blogLossVsComputeSpec(runs: RunData[], _report: FitReport): TopL
   const fits = new Map(blogFits(runs).map((f) => [f.run, f]));
   const label = new Map(series.map((s) => [s.run.info.name, blogFitLabel(s.label, fits.get(s.run.info.name))]));
   const points = series.flatMap((s) =>
-    s.run.rows
+    scheduledRows(s.run)
       .filter((r) => r.step > 0 && r.flops_6nd > 0 && Number.isFinite(r.val_loss) && r.val_loss > 0)
       .map((r) => ({ series: label.get(s.run.info.name)!, compute: r.flops_6nd, loss: r.val_loss })),
   );
@@ -112,7 +132,7 @@ export function blogLossVsComputeSpec(runs: RunData[], _report: FitReport): TopL
   return {
     ...chartFrame(
       'Loss vs compute, log-log (the blog’s graph)',
-      `${plural(series.length, 'run')} · C = 6·N_total·tokens · dashed: least squares of log10 L on log10 C, step 0 excluded`,
+      `${plural(series.length, 'run')} · C = 6·N_total·tokens · dashed: least squares of log10 L on log10 C, step 0 excluded · ${ROWS_NOTE}`,
     ),
     layer: [
       { name: 'points', data: { values: points }, mark: { type: 'point', filled: true, size: 30, opacity: 0.85, clip: true }, encoding: { x, y, color } },

@@ -1,9 +1,9 @@
 /** The blog's two graphs (./blog.ts) as entries of the graph list, after ours. */
 import type { FitReport, RunData } from '../../fit/types.ts';
-import { blogLossVsComputeSpec, blogLossVsStepSpec } from './blog.ts';
+import { blogLossVsComputeSpec, blogLossVsStepSpec, scheduledRows } from './blog.ts';
 
 const noRows = (runs: RunData[], _r: FitReport) =>
-  runs.some((r) => r.rows.some((x) => Number.isFinite(x.val_loss))) ? null : 'no run has a validation-loss row yet';
+  runs.some((r) => scheduledRows(r).some((x) => Number.isFinite(x.val_loss))) ? null : 'no run has a validation-loss row yet';
 
 /** Same shape as ./index.ts's Graph (not imported, to keep the import graph acyclic). */
 export const BLOG_GRAPHS = [
@@ -21,7 +21,7 @@ export const BLOG_GRAPHS = [
       'C = 6·N_total·tokens. Each dashed line is the least-squares fit of log10 L on log10 C over that model’s evaluations after step 0; ' +
       'its slope and R² are in the legend as plot.py prints them.',
     skip: (runs, r) =>
-      noRows(runs, r) ?? (runs.some((run) => run.rows.filter((x) => x.step > 0 && x.flops_6nd > 0).length >= 2) ? null : 'no run has two evaluations after step 0'),
+      noRows(runs, r) ?? (runs.some((run) => scheduledRows(run).filter((x) => x.step > 0 && x.flops_6nd > 0).length >= 2) ? null : 'no run has two evaluations after step 0'),
     spec: blogLossVsComputeSpec,
   },
 ] satisfies { id: string; title: string; caption: string; skip(runs: RunData[], r: FitReport): string | null; spec: unknown }[];

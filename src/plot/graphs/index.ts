@@ -41,7 +41,9 @@ export const GRAPHS: Graph[] = [
     title: 'Validation loss against compute',
     caption:
       'Log-log axes. Points are evaluations; each dashed line is that model’s power law L ∝ C^slope, whose slope and R² are in the legend. ' +
-      'Straight, parallel lines mean each model follows a clean power law in compute.',
+      'Straight, parallel lines mean each model follows a clean power law in compute. ' +
+      'A slope here is that of one training curve (N fixed, so C ∝ D), shaped by warm-up and learning-rate decay; ' +
+      "it is not Kaplan et al.'s α_C, the slope of the compute-efficient frontier across model sizes.",
     skip: (runs, report) => hasEvaluations(runs) ?? (report.runs.length === 0 ? 'the fit used no run' : null),
     spec: lossVsComputeSpec,
   },

@@ -63,7 +63,10 @@ export function lossVsComputeSpec(runs: RunData[], report: FitReport): TopLevelS
   return {
     ...chartFrame(
       'Validation loss against compute',
-      `${plural(series.length, 'run')} · points: evaluations · dashed: per-model power law log L = intercept + slope·log C`,
+      [
+        `${plural(series.length, 'run')} · points: evaluations · dashed: per-model power law log L = intercept + slope·log C`,
+        "a slope is one training curve's (N fixed, so C ∝ D; shaped by warm-up and LR decay), not Kaplan's α_C",
+      ],
     ),
     layer: [
       { name: 'points', data: { values: points }, mark: { type: 'point', filled: true, size: 30, opacity: 0.85, clip: true }, encoding: { x, y, color } },

@@ -7,29 +7,28 @@
  * the centre of this sweep's points (their offset carries no information).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { computeOptimal, type ChinchillaLaw } from '../../fit/laws.ts';
+import { PUBLISHED_A, chinchillaLaw, computeOptimal, type ChinchillaLaw } from '../../fit/laws.ts';
 import type { Approach3, FitReport, RunData, ScalingExponent } from '../../fit/types.ts';
 import { paramsTitle } from '../series.ts';
 import {
   INK, LABEL_SCI, LABEL_SI, SCHEMA, WIDTH, baseConfig, computeTitle, logDomain, logTicks, type LayeredPanel, type PositionEncoding, type ColorEncoding, type DashEncoding,
 } from '../theme.ts';
 
-export const CHINCHILLA_A = 0.5;
-export const KAPLAN_A = 0.73;
+const CHINCHILLA_A = PUBLISHED_A.chinchilla;
+const KAPLAN_A = PUBLISHED_A.kaplan;
 
-/**
- * Approach 3's compute-optimal allocation for L = E + A/N^α + B/D^β under C = 6ND
- * (Hoffmann et al. 2022, eq. 4): N_opt = G·(C/6)^a, D_opt = (C/6)^b / G,
- * G = (αA / (βB))^(1/(α+β)), a = β/(α+β), b = α/(α+β).
- */
+/** Approach 3's compute-optimal allocation under C = 6ND (Hoffmann et al. 2022, eq. 4, in laws.ts). */
 export function approach3Optimum(p: Pick<Approach3, 'E' | 'A' | 'B' | 'alpha' | 'beta'>, C: number): { N: number; D: number } {
   return computeOptimal(approach3Law(p), C);
 }
 
 /** The fitted Approach-3 parameters as a law of src/fit/laws.ts. */
 export function approach3Law(p: Pick<Approach3, 'E' | 'A' | 'B' | 'alpha' | 'beta'>): ChinchillaLaw {
-  return { kind: 'chinchilla', name: 'approach3', source: 'fit.json approach3', E: p.E, A: p.A, B: p.B, alpha: p.alpha, beta: p.beta };
+  return chinchillaLaw(p);
 }
+
+/** The point markers' own legend (the colour/dash legend shows lines only). */
+export const MARKERS = ['Approach 1: envelope points (lowest loss at each compute)', 'Approach 2: IsoFLOP minima (parabola vertices)'] as const;
 
 export function optimalScalingSkipReason(report: FitReport): string | null {
   const anything =
@@ -138,7 +137,14 @@ export function optimalScalingSpec(_runs: RunData[], report: FitReport): TopLeve
       scale: { type: 'log', domain: vDomain, nice: false },
       axis: { values: logTicks(...vDomain), labelExpr: LABEL_SI },
     };
-    const pointsOf = (label: string) => p.points.filter((r) => r.series === label);
+    const pointsOf = (label: string, marker: string) => p.points.filter((r) => r.series === label).map((r) => ({ ...r, marker }));
+    const shape = {
+      field: 'marker',
+      type: 'nominal',
+      title: 'points',
+      scale: { domain: [...MARKERS], range: ['circle', 'square'] },
+      legend: { orient: 'bottom', direction: 'vertical', columns: 1, labelLimit: 700 },
+    } as const;
     return {
       width: WIDTH,
       height: 250,
@@ -147,15 +153,15 @@ export function optimalScalingSpec(_runs: RunData[], report: FitReport): TopLeve
         { name: `${which}_lines`, data: { values: p.lines }, mark: { type: 'line', strokeWidth: 2.2, clip: true }, encoding: { x, y, color, strokeDash: dash } },
         {
           name: `${which}_envelope`,
-          data: { values: pointsOf(L1) },
+          data: { values: pointsOf(L1, MARKERS[0]) },
           mark: { type: 'point', filled: true, size: 16, opacity: 0.45, clip: true },
-          encoding: { x, y, color },
+          encoding: { x, y, color, shape },
         },
         {
           name: `${which}_minima`,
-          data: { values: pointsOf(L2) },
-          mark: { type: 'point', shape: 'square', filled: true, size: 110, stroke: INK, strokeWidth: 1, clip: true },
-          encoding: { x, y, color },
+          data: { values: pointsOf(L2, MARKERS[1]) },
+          mark: { type: 'point', filled: true, size: 110, stroke: INK, strokeWidth: 1, clip: true },
+          encoding: { x, y, color, shape },
         },
       ],
     };

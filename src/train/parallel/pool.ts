@@ -18,16 +18,23 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../../backend.ts';
 import type { BatchSampler } from '../../data/batches.ts';
 import type { GPT } from '../../model/gpt.ts';
-import { accumulateGradients, noTimer, type StepPhase, type StepTimer } from '../step.ts';
-import { flatLayout, rowShare, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
+import type { KernelLayouts } from '../../model/kernels/layouts.ts';
+import type { ChunkResults, EvalPool, EvalSetId } from '../evaluate.ts';
+import { accumulateGradients, noTimer, type StepPhase, type StepTimer } from '../gradients.ts';
+import { flatLayout, rowShare, type EvalSetSpec, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
 
 export interface PoolOptions {
   /** total ranks including this thread (≥ 2 to start any worker thread) */
   workers: number;
   /** the backend this thread runs (each worker initialises the same one) */
   backend: BackendName;
+  /** kernel layouts of the backend profile (each worker builds its model with them) */
+  kernels: KernelLayouts;
   model: GPT;
   tokens: Int32Array;
+  /** validation tokens and the evaluation sets the workers may be asked to evaluate (absent: training only) */
+  validation?: Int32Array;
+  evalSets?: Record<EvalSetId, EvalSetSpec>;
   sampler: BatchSampler;
   batch: number;
   microBatch: number;
@@ -42,7 +49,7 @@ interface Remote {
   failure: Error | null;
 }
 
-export class WorkerPool {
+export class WorkerPool implements EvalPool {
   /** summed phase times (ms) of each worker thread since the last takeWorkerPhases() */
   private workerPhases: Partial<Record<StepPhase, number>>[];
   private closed = false;
@@ -67,8 +74,13 @@ export class WorkerPool {
     if (!(Number.isInteger(o.workers) && o.workers >= 2)) throw new RangeError(`a pool needs at least 2 ranks (got ${o.workers})`);
     if (o.workers > o.batch) throw new RangeError(`${o.workers} workers for a batch of ${o.batch} rows: some would have none`);
     const { offsets, total } = flatLayout(o.model.params.map((p) => p.variable.size));
-    const tokens = new SharedArrayBuffer(o.tokens.byteLength);
-    new Int32Array(tokens).set(o.tokens);
+    const shared = (a: Int32Array) => {
+      const b = new SharedArrayBuffer(a.byteLength);
+      new Int32Array(b).set(a);
+      return b;
+    };
+    const tokens = shared(o.tokens);
+    const validation = o.validation ? shared(o.validation) : null;
     const weights = new SharedArrayBuffer(total * 4);
     const remotes: Remote[] = [];
     const pool = new WorkerPool(o, remotes, new Float32Array(weights), offsets, total);
@@ -80,7 +92,10 @@ export class WorkerPool {
           rank: r,
           backend: o.backend,
           model: o.model.config,
+          kernels: o.kernels,
           tokens,
+          validation,
+          evalSets: o.evalSets ?? null,
           batch: o.batch,
           microBatch: o.microBatch,
           seed: o.seed,
@@ -128,6 +143,23 @@ export class WorkerPool {
     return new Promise((resolve, reject) => (remote.pending = { resolve, reject }));
   }
 
+  /** Writes main's current weights to the shared buffer (asynchronous read-back). */
+  private async publishWeights(): Promise<void> {
+    const params = this.o.model.params;
+    for (let i = 0; i < params.length; i++) this.weights.set((await params[i]!.variable.data()) as Float32Array, this.offsets[i]!);
+  }
+
+  /** Sends one request to every worker and returns their replies (in rank order). */
+  private ask(messageFor: (rank: number) => ToWorker): Promise<FromWorker>[] {
+    const replies = this.remotes.map((remote, k) => {
+      const r = this.reply(remote);
+      remote.worker.postMessage(messageFor(k + 1));
+      return r;
+    });
+    replies.forEach((r) => r.catch(() => {})); // observed by the caller; no unhandled rejection if this thread fails first
+    return replies;
+  }
+
   /**
    * Gradient (params order, on this thread's backend; the caller disposes it)
    * and mean loss of step `step`'s whole batch, computed across all ranks.
@@ -136,23 +168,20 @@ export class WorkerPool {
     if (this.closed) throw new Error('the worker pool is closed');
     const { model } = this.o;
     const profile = timer !== noTimer;
-    timer.phase('communication', () => model.params.forEach((p, i) => this.weights.set(p.variable.dataSync() as Float32Array, this.offsets[i]!)));
-    const replies = this.remotes.map((remote) => {
-      const r = this.reply(remote);
-      remote.worker.postMessage({ type: 'step', step, profile } satisfies ToWorker);
-      return r;
-    });
-    replies.forEach((r) => r.catch(() => {})); // observed below; no unhandled rejection if this thread fails first
+    let t0 = performance.now();
+    await this.publishWeights();
+    timer.record('communication', performance.now() - t0);
+    const replies = this.ask(() => ({ type: 'step', step, profile }));
     // rank 0's share, on this thread, while the workers compute theirs
     const [from, to] = rowShare(this.o.batch, this.size, 0);
     const local = accumulateGradients(this.o, step, from, to, timer);
+    t0 = performance.now();
     const sum = new Float32Array(this.total);
-    let loss = timer.phase('communication', () => {
-      local.grads.forEach((g, i) => sum.set(g.dataSync() as Float32Array, this.offsets[i]!));
-      return local.loss.dataSync()[0]!;
-    });
+    for (let i = 0; i < local.grads.length; i++) sum.set((await local.grads[i]!.data()) as Float32Array, this.offsets[i]!);
+    let loss = (await local.loss.data())[0]!;
+    timer.record('communication', performance.now() - t0);
     tf.dispose([...local.grads, local.loss]);
-    const t0 = performance.now();
+    t0 = performance.now();
     const done = await Promise.all(replies);
     timer.record('wait', performance.now() - t0);
     const grads = timer.phase('communication', () => {
@@ -166,6 +195,24 @@ export class WorkerPool {
       return model.params.map((p, i) => tf.tensor(sum.subarray(this.offsets[i]!, this.offsets[i]! + p.variable.size), p.variable.shape));
     });
     return { grads, loss };
+  }
+
+  /**
+   * Window losses of evaluation set `set` with main's current weights: worker r
+   * computes chunks[r] (chunks[0], this thread's, is the caller's to compute).
+   */
+  async evaluate(set: EvalSetId, chunks: [number, number][][]): Promise<ChunkResults[]> {
+    if (this.closed) throw new Error('the worker pool is closed');
+    await this.publishWeights();
+    const replies = this.ask((r) => ({ type: 'eval', set, chunks: chunks[r] ?? [] }));
+    const done = await Promise.all(replies);
+    return [
+      { means: [], windows: new Float32Array(0) },
+      ...done.map((m, k) => {
+        if (m.type !== 'evaluated' || m.set !== set) throw new Error(`worker ${k + 1} answered ${JSON.stringify(m)} to an evaluation of ${set}`);
+        return { means: m.means, windows: m.windows };
+      }),
+    ];
   }
 
   /** Each worker thread's phase times (ms, summed over the steps since the last call). */

@@ -1,28 +1,22 @@
-import { availableParallelism } from 'node:os';
-import type { BackendName } from '../../backend.ts';
+import type { BackendProfile } from '../../backend.ts';
 import type { ResolvedModelConfig } from '../../model/config.ts';
 import { chooseMicroBatch } from '../memory.ts';
 import { UserError } from '../../util/errors.ts';
 import { rowShare } from './protocol.ts';
 
 /**
- * Default number of data-parallel workers: one per core on the backends whose
- * kernels run on a single core (wasm — tfjs runs it single-threaded under Node —
- * and the pure-JS cpu backend); 1 on tensorflow-gpu (one device) and on
- * tensorflow (libtensorflow already spreads every op over all cores).
+ * The worker count a run uses: `requested` ('auto' or undefined → the backend
+ * profile's defaultWorkers), at most one per row of the batch. A number below 1
+ * or not an integer is a UserError.
  */
-export function defaultWorkers(backend: BackendName): number {
-  return backend === 'wasm' || backend === 'cpu' ? availableParallelism() : 1;
-}
-
-/**
- * The worker count a run uses: `requested` ('auto' or undefined → defaultWorkers),
- * at most one per row of the batch. A number below 1 or not an integer is a UserError.
- */
-export function resolveWorkers(requested: number | 'auto' | undefined, backend: BackendName, batch: number): number {
-  if (requested === undefined || requested === 'auto') return Math.max(1, Math.min(defaultWorkers(backend), batch));
+export function resolveWorkers(requested: number | 'auto' | undefined, profile: Pick<BackendProfile, 'defaultWorkers'> & Partial<Pick<BackendProfile, 'name' | 'syncReadback'>>, batch: number): number {
+  if (requested === undefined || requested === 'auto') return Math.max(1, Math.min(profile.defaultWorkers, batch));
   if (!(Number.isInteger(requested) && requested >= 1)) {
     throw new UserError(`--workers must be a positive integer or 'auto' (got ${requested}).`);
+  }
+  if (profile.syncReadback === false && requested > 1) {
+    // a GPU device without synchronous read-back (webgpu): the worker threads would each need their own device
+    throw new UserError(`--workers ${requested}: the ${profile.name ?? 'GPU'} backend runs one worker (one device); use --workers 1 or auto.`);
   }
   if (requested > batch) throw new UserError(`--workers ${requested} exceeds the batch of ${batch} sequences; use at most ${batch}.`);
   return requested;
@@ -55,10 +49,4 @@ export function parseWorkers(v: unknown): number | 'auto' {
 export function workerMicroBatch(cfg: ResolvedModelConfig, microBatch: number | 'auto', batch: number, workers: number, budget: number): number {
   const share = rowsPerWorker(batch, workers);
   return microBatch === 'auto' ? chooseMicroBatch(cfg, share, budget) : Math.min(microBatch, share);
-}
-
-/** The worker count CHINCHILLA_WORKERS asks for ('auto' when unset); the --workers flag of train and sweep sets it. */
-export function workersFromEnv(): number | 'auto' {
-  const v = process.env.CHINCHILLA_WORKERS;
-  return v === undefined || v === '' ? 'auto' : parseWorkers(v);
 }

@@ -1,0 +1,69 @@
+/**
+ * Layout-dependent forms of transpose, column sum and row gather (see layouts.ts):
+ * the same numbers up to float rounding, computed the way the backend runs fastest.
+ *
+ * The products are plain 2-D a·b with both operands untransposed: the wasm backend
+ * runs exactly that case through XNNPACK (~30 GFLOP/s on one core) and every
+ * transposed or batched matMul through a naive loop (1–2 GFLOP/s). XNNPACK first
+ * repacks b (the "weights"), which costs about as much per element as a transpose;
+ * so a product over the N = B·T rows transposes the wider operand and packs the
+ * narrower one. Attention's per-head products are laid out the same way.
+ *
+ * How a few layout-heavy steps are best expressed depends on the backend's kernels:
+ * layouts.ts says which form to use (measured there).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activeKernelLayouts } from './layouts.ts';
+
+/** xᵀ for x [r, c]; through b×b tiles (b = 32, 16 or 8 dividing r and c) where that is faster. */
+export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
+  const [r, c] = x.shape;
+  const b = activeKernelLayouts().tiledTranspose ? [32, 16, 8].find((b) => r % b === 0 && c % b === 0) : undefined;
+  if (b === undefined) return tf.transpose(x);
+  return tf.tidy(() => {
+    // [r/b, b, c/b, b] -> [c/b, r/b, b, b]: tile (j, i) transposed in place
+    const tiles = tf.transpose(tf.reshape(x, [r / b, b, c / b, b]), [2, 0, 3, 1]);
+    // [c/b, r/b, b, b] -> [c/b, b, r/b, b] = [c, r]
+    return tf.reshape(tf.transpose(tiles, [0, 2, 1, 3]), [c, r]) as tf.Tensor2D;
+  });
+}
+
+/** xᵀ·y for x [N, m], y [N, n] -> [m, n]; transposes the wider of x, y and packs the narrower. */
+export function matMulTN(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() =>
+    x.shape[1] >= y.shape[1]
+      ? tf.matMul(transpose2d(x), y)
+      : tf.transpose(tf.matMul(transpose2d(y), x)), // (yᵀ·x)ᵀ, a small [n, m] transpose
+  );
+}
+
+/** x·Wᵀ for x [N, k], W [n, k] -> [N, n]. */
+export function matMulNT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.matMul(x, tf.transpose(w)));
+}
+
+/**
+ * Column sums of x [N, n] -> [n] as a product (a sum over axis 0 is 2–4× slower on
+ * wasm): xᵀ·1 where transposes are tiled (wasm: 1.0 vs 1.9 ms for [4096, 128]), else 1ᵀ·x.
+ */
+export function colSum(x: tf.Tensor2D): tf.Tensor1D {
+  const [N, n] = x.shape;
+  return tf.tidy(() =>
+    tf.reshape(activeKernelLayouts().tiledTranspose ? tf.matMul(transpose2d(x), tf.ones([N, 1])) : tf.matMul(tf.ones([1, N]), x), [n]),
+  );
+}
+
+/** Rows `ids` of table [V, d] -> [N, d] (tf.gather, or copied on the host where that is faster). */
+export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (!activeKernelLayouts().hostGather) return tf.gather(table, ids) as tf.Tensor2D;
+  const [V, d] = table.shape;
+  const t = table.dataSync() as Float32Array;
+  const idx = ids.dataSync();
+  const out = new Float32Array(idx.length * d);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    if (!(r >= 0 && r < V)) throw new RangeError(`gather: index ${r} is not in [0, ${V - 1}]`);
+    out.set(t.subarray(r * d, r * d + d), i * d);
+  }
+  return tf.tensor2d(out, [idx.length, d]);
+}
