@@ -1,7 +1,8 @@
 /**
  * The blog-vs-modern comparison (configs/sweep-blog-vs-modern.json): runs named
  * `<recipe>-<size>` are paired by size, and each pair's final validation loss
- * (the last evaluation row) is set side by side with the difference ours − blog's
+ * (the last evaluation row: for a finished run, the final evaluation over the whole
+ * validation split, the same windows for both recipes) is set side by side with the difference ours − blog's
  * (negative: our recipe reached a lower loss on the same tokens).
  */
 import type { RunData } from '../fit/types.ts';
