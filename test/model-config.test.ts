@@ -17,9 +17,20 @@ function errorOf(f: () => unknown): UserError {
 }
 
 describe('model config', () => {
-  it('fills defaults: d_ff = 4·d_model, dropout 0, tied, bias, seed 1337', () => {
+  it('fills defaults: d_ff = 4·d_model, dropout 0, tied, bias, seed 1337, GPT-2 layout', () => {
     const c = parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2 }, 'x.json');
-    expect(c).toEqual({ context: 64, d_model: 32, n_layers: 2, n_heads: 2, d_ff: 128, dropout: 0, tie_embeddings: true, bias: true, seed: 1337 });
+    expect(c).toEqual({
+      context: 64, d_model: 32, n_layers: 2, n_heads: 2, d_ff: 128, dropout: 0, tie_embeddings: true, bias: true, seed: 1337,
+      activation: 'gelu', head_bias: false, init: 'gpt2', dropout_sites: ['embedding', 'attention', 'attn_proj', 'mlp'],
+    });
+    // attn_bias is absent (= follows bias) unless given
+    expect(parseModelConfig({ context: 64, d_model: 32, n_layers: 2, n_heads: 2, bias: false, attn_bias: true }, 'x.json').attn_bias).toBe(true);
+  });
+
+  it('names a bad option value and the choices', () => {
+    expect(() => parseModelConfig({ context: 8, d_model: 8, n_layers: 1, n_heads: 1, activation: 'swish' }, 'x.json')).toThrow(/activation must be one of gelu, relu/);
+    expect(() => parseModelConfig({ context: 8, d_model: 8, n_layers: 1, n_heads: 1, init: 'xavier' }, 'x.json')).toThrow(/init must be one of gpt2, pytorch-default/);
+    expect(() => parseModelConfig({ context: 8, d_model: 8, n_layers: 1, n_heads: 1, dropout_sites: ['ffn'] }, 'x.json')).toThrow(/dropout_sites/);
   });
 
   it('rejects unknown keys, naming the key and the file', () => {

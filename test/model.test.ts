@@ -9,14 +9,18 @@ import { initBackend } from '../src/backend.ts';
 import { parseModelConfig, resolveModelConfig, type ResolvedModelConfig } from '../src/model/config.ts';
 import { GPT, estimateStepBytes } from '../src/model/gpt.ts';
 import { embedding, headCrossEntropy } from '../src/model/ops.ts';
-import { Rng } from '../src/util/rng.ts';
+import { Rng, hashSeed } from '../src/util/rng.ts';
 
 function config(o: Record<string, unknown>, vocab: number): ResolvedModelConfig {
   return resolveModelConfig(parseModelConfig(o, 'test'), vocab);
 }
 
-/** nanoGPT's forward written with plain tfjs ops (built-in gradients), on the GPT's own variables. */
-function referenceLoss(m: GPT, idx: tf.Tensor2D, tgt: tf.Tensor2D): tf.Scalar {
+/**
+ * nanoGPT's forward written with plain tfjs ops (built-in gradients), on the GPT's own variables.
+ * With `drop`, dropout on the attention probabilities and the MLP output as the model's batched
+ * attention layout and its trunk draw them (seeds hashSeed(seed0, layer, site)).
+ */
+function referenceLoss(m: GPT, idx: tf.Tensor2D, tgt: tf.Tensor2D, drop?: { rate: number; seed0: number }): tf.Scalar {
   const c = m.config;
   const [B, T] = idx.shape;
   const d = c.d_model, H = c.n_heads, hd = d / H;
@@ -39,15 +43,23 @@ function referenceLoss(m: GPT, idx: tf.Tensor2D, tgt: tf.Tensor2D): tf.Scalar {
     const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]));
     let s = tf.div(tf.matMul(q!, k!, false, true), Math.sqrt(hd));
     s = tf.where(tf.broadcastTo(causal, s.shape), s, tf.fill(s.shape, -1e9));
-    const y = tf.reshape(tf.transpose(tf.reshape(tf.matMul(tf.softmax(s), v!), [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]);
+    let pr = tf.softmax(s);
+    if (drop) {
+      const u = tf.randomUniform(pr.shape, 0, 1, 'float32', hashSeed(drop.seed0, l, 0));
+      pr = tf.mul(pr, tf.div(tf.cast(tf.greaterEqual(u, drop.rate), 'float32'), 1 - drop.rate));
+    }
+    const y = tf.reshape(tf.transpose(tf.reshape(tf.matMul(pr, v!), [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]);
     x = tf.add(x, lin(y, p + 'attn.c_proj'));
     const u = lin(ln(x, p + 'ln_2'), p + 'mlp.c_fc');
     // GPT-2's tanh GELU, written the textbook way
     const gelu = tf.mul(tf.mul(u, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(u, tf.mul(0.044715, tf.pow(u, 3)))))));
-    x = tf.add(x, lin(gelu, p + 'mlp.c_proj'));
+    const act = c.activation === 'relu' ? tf.maximum(u, 0) : gelu;
+    const mlpOut = lin(act, p + 'mlp.c_proj');
+    x = tf.add(x, drop ? tf.dropout(mlpOut, drop.rate, undefined, hashSeed(drop.seed0, l, 2)) : mlpOut);
   }
   const W = P.get('lm_head.weight') ?? g('wte');
-  const logits = tf.matMul(ln(x, 'ln_f') as tf.Tensor2D, W as tf.Tensor2D, false, true);
+  let logits = tf.matMul(ln(x, 'ln_f') as tf.Tensor2D, W as tf.Tensor2D, false, true);
+  if (P.has('lm_head.bias')) logits = tf.add(logits, g('lm_head.bias'));
   const onehot = tf.oneHot(tf.reshape(tgt, [-1]) as tf.Tensor1D, c.vocab_size);
   return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)));
 }
@@ -104,6 +116,8 @@ const X = ids(B * T, V, 1), Y = ids(B * T, V, 2);
 const variants: [string, Record<string, unknown>][] = [
   ['tied, bias', { tie_embeddings: true, bias: true }],
   ['untied, no bias', { tie_embeddings: false, bias: false }],
+  // the blog's layout (Karpathy's "GPT from scratch")
+  ['relu, bias-free qkv, untied head with bias, pytorch init', { tie_embeddings: false, head_bias: true, attn_bias: false, activation: 'relu', init: 'pytorch-default' }],
 ];
 
 beforeAll(async () => {
@@ -147,6 +161,21 @@ describe('GPT gradients', () => {
       await tf.setBackend('cpu');
     });
   }
+
+  it('equal the reference with dropout on the attention probabilities and the MLP output only (cpu, batched layout)', async () => {
+    await tf.setBackend('cpu');
+    const cfg = config({ context: 8, d_model: 16, n_layers: 2, n_heads: 2, dropout: 0.3, dropout_sites: ['attention', 'mlp'], activation: 'relu' }, V);
+    const m = new GPT(cfg, { attention: 'batched' });
+    perturb(m, 7);
+    const o = { training: true, dropoutSeed: 99 };
+    const mine = lossAndGrads(m, X, Y, B, T, (i, t) => m.loss(i, t, o));
+    const ref = lossAndGrads(m, X, Y, B, T, (i, t) => referenceLoss(m, i, t, { rate: 0.3, seed0: 99 }));
+    const evalRun = lossAndGrads(m, X, Y, B, T);
+    expect(Math.abs(mine.loss - evalRun.loss)).toBeGreaterThan(1e-3); // the masks did something
+    expect(Math.abs(mine.loss - ref.loss)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(mine.grads, ref.grads)).toBeLessThan(1e-4);
+    m.dispose();
+  });
 });
 
 describe('sparse pieces', () => {

@@ -200,7 +200,7 @@ describe.each(['size-sweep', 'isoflop-sweep'])('%s', (sweep) => {
     expect(runTable.match(/^\| (d\d+l\d+|C1e1\d-d\d+l\d+) /gm)?.length).toBe(fixtureCsvs(sweep).length); // one row per run
     expect(md).toContain('Approach 3: parametric fit');
     expect(XMLValidator.validate(html.replace('<!DOCTYPE html>', ''), { unpairedTags: ['meta', 'img'] })).toBe(true);
-    expect(html.match(/<img [^>]*src="data:image\/png;base64,/g)?.length).toBe(6);
+    expect(html.match(/<img [^>]*src="data:image\/png;base64,/g)?.length).toBe(GRAPHS.length);
     expect(html).not.toContain('src="plots/');
     // the summary names the per-run slope for what it is, and the run table counts workers
     expect(md).toContain("not Kaplan et al.'s α_C");
@@ -242,7 +242,7 @@ describe('graphs that do not apply', () => {
     expect(md.match(/Not drawn: /g)?.length).toBe(2);
     expect(md).toContain('Not drawn: no Approach-3 fit: approach 3: fewer than 5 points.');
     // without PNGs the report inlines the SVGs
-    expect(readFileSync(r.reportHtml, 'utf8').match(/src="data:image\/svg\+xml;base64,/g)?.length).toBe(4);
+    expect(readFileSync(r.reportHtml, 'utf8').match(/src="data:image\/svg\+xml;base64,/g)?.length).toBe(GRAPHS.length - 2);
   });
 });
 

@@ -9,10 +9,12 @@ import fit from './commands/fit.ts';
 import plan from './commands/plan.ts';
 import plot from './commands/plot.ts';
 import doctor from './commands/doctor.ts';
+import sample from './commands/sample.ts';
+import compare from './commands/compare.ts';
 import exportCmd from './commands/export.ts';
 import serve from './commands/serve.ts';
 
-const commands = [data, train, bench, sweep, fit, plan, plot, doctor, exportCmd, serve] as CommandModule[];
+const commands = [data, train, bench, sweep, fit, plan, plot, doctor, sample, compare, exportCmd, serve] as CommandModule[];
 
 /** Run the `chinchilla` CLI. User errors print one clear message and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {

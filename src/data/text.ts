@@ -11,10 +11,15 @@
  *    `stripMarkers` joins them back: " @-@ " -> "-", " @,@ " -> ",", " @.@ " -> "."
  *    ("state-of-the-art", "1,000", "3.5"). Nothing else is changed (other
  *    tokenization spaces, e.g. before punctuation, stay as released).
+ *  - `joinLines` prepares the text as the blog's train.py does with the Hugging Face
+ *    dataset: `" ".join(line for line in split["text"] if line.strip())`. Each HF row is one
+ *    line of the release with its trailing "\n", so the result is the non-blank lines, each
+ *    still ending in "\n", joined by single spaces ("a\n b\n c\n"); it is then encoded once.
  */
 export interface TextTreatment {
   stripMarkers?: boolean;
   dropBlankLines?: boolean;
+  joinLines?: boolean;
 }
 
 const MARKER = / @([-,.])@ /g;
@@ -26,12 +31,16 @@ export function treatText(text: string, o: TextTreatment): string {
     const kept = t.split('\n').filter((line) => line.trim() !== '');
     t = kept.length > 0 ? kept.join('\n') + '\n' : '';
   }
+  if (o.joinLines) {
+    const rows = t.split(/(?<=\n)/); // lines with their "\n", as HF's rows
+    t = rows.filter((row) => row.trim() !== '').join(' ');
+  }
   return t;
 }
 
-/** Short tag naming a non-default treatment, for cache keys: '', '+strip', '+drop', '+strip+drop'. */
+/** Short tag naming a non-default treatment, for cache keys: '', '+strip', '+drop', '+strip+drop', '+join', … */
 export function treatmentTag(o: TextTreatment): string {
-  return (o.stripMarkers ? '+strip' : '') + (o.dropBlankLines ? '+drop' : '');
+  return (o.stripMarkers ? '+strip' : '') + (o.dropBlankLines ? '+drop' : '') + (o.joinLines ? '+join' : '');
 }
 
 /** Number of lines as `wc -l` counts them, plus a final unterminated line if any. */

@@ -12,6 +12,7 @@ export interface DataOptions {
   cacheRoot?: string; // default dataRoot() (= <repo>/data); tests point it at a temp dir
   stripMarkers?: boolean; // default false: keep ' @-@ ' etc. as released
   dropBlankLines?: boolean; // default false: keep blank lines as released
+  joinLines?: boolean; // default false; true: the blog's text, non-blank lines joined by single spaces (text.ts)
   quiet?: boolean; // no progress output
   /** @internal Tests only: skip the built-in mirror list (try just `mirrors`). */
   builtinMirrors?: boolean;

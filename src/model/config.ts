@@ -28,7 +28,30 @@ export interface ModelConfig {
   bias: boolean;
   /** Seed of the weight initialisation; default 1337. */
   seed: number;
+  // The options below are always filled in by parseModelConfig; they are optional in the type
+  // (absent = the default) so that configs built in code, or read from older run.json files, stay valid.
+  /** MLP nonlinearity: GPT-2's tanh GELU (default) or ReLU (Karpathy's "GPT from scratch"). */
+  activation?: Activation;
+  /** Bias on the attention input (q, k, v) projection; default: same as `bias`. */
+  attn_bias?: boolean;
+  /** Bias on an untied lm_head (requires tie_embeddings false); default false. */
+  head_bias?: boolean;
+  /** Weight initialisation: GPT-2's N(0, 0.02) scheme (default) or PyTorch's layer defaults. */
+  init?: InitScheme;
+  /** Where dropout applies when training; default all four sites (nanoGPT). */
+  dropout_sites?: DropoutSite[];
 }
+
+export const ACTIVATIONS = ['gelu', 'relu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export const INIT_SCHEMES = ['gpt2', 'pytorch-default'] as const;
+export type InitScheme = (typeof INIT_SCHEMES)[number];
+/**
+ * embedding: on wte+wpe; attention: on the attention probabilities; attn_proj: on the
+ * attention block's output projection; mlp: on the MLP's output (after its c_proj).
+ */
+export const DROPOUT_SITES = ['embedding', 'attention', 'attn_proj', 'mlp'] as const;
+export type DropoutSite = (typeof DROPOUT_SITES)[number];
 
 export type ResolvedModelConfig = ModelConfig & { vocab_size: number };
 
@@ -48,8 +71,18 @@ const schema = z
     tie_embeddings: z.boolean().default(true),
     bias: z.boolean().default(true),
     seed: z.number().int('seed must be a whole number').min(0, 'seed must be >= 0').default(1337),
+    activation: z.enum(ACTIVATIONS, { error: `activation must be one of ${ACTIVATIONS.join(', ')}` }).default('gelu'),
+    attn_bias: z.boolean().optional(),
+    head_bias: z.boolean().default(false),
+    init: z.enum(INIT_SCHEMES, { error: `init must be one of ${INIT_SCHEMES.join(', ')}` }).default('gpt2'),
+    dropout_sites: z
+      .array(z.enum(DROPOUT_SITES, { error: `dropout_sites entries must be among ${DROPOUT_SITES.join(', ')}` }))
+      .default([...DROPOUT_SITES]),
   })
   .superRefine((c, ctx) => {
+    if (c.head_bias && c.tie_embeddings) {
+      ctx.addIssue({ code: 'custom', path: ['head_bias'], message: 'head_bias needs an untied head: set "tie_embeddings": false or drop head_bias' });
+    }
     if (c.d_model % c.n_heads !== 0) {
       ctx.addIssue({
         code: 'custom',
@@ -68,7 +101,8 @@ function divisorNear(n: number, want: number): number {
 
 const FIELD_HELP =
   'fields: context, d_model, n_layers, n_heads (required); d_ff (default 4*d_model), dropout (0), ' +
-  'tie_embeddings (true), bias (true), seed (1337), vocab_size and name (optional)';
+  'tie_embeddings (true), bias (true), seed (1337), activation (gelu|relu), attn_bias (= bias), head_bias (false), ' +
+  'init (gpt2|pytorch-default), dropout_sites (embedding, attention, attn_proj, mlp), vocab_size and name (optional)';
 
 /** Validate a raw config object; `where` names its origin (a file path) in error messages. */
 export function parseModelConfig(raw: unknown, where: string): ModelConfig {
@@ -82,7 +116,9 @@ export function parseModelConfig(raw: unknown, where: string): ModelConfig {
     throw new UserError(`invalid model config in ${where}:\n${lines.join('\n')}\n(${FIELD_HELP})`);
   }
   const c = r.data;
-  return { ...c, d_ff: c.d_ff ?? 4 * c.d_model };
+  // attn_bias stays absent unless given: absent means "as bias", also after { ...cfg, bias: false }
+  const { attn_bias, ...rest } = c;
+  return { ...rest, d_ff: c.d_ff ?? 4 * c.d_model, ...(attn_bias === undefined ? {} : { attn_bias }), dropout_sites: [...new Set(c.dropout_sites)] };
 }
 
 /** Read and validate a model config JSON file; `name` defaults to the file's base name. */

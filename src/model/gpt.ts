@@ -3,16 +3,22 @@
  *
  *   x = wte[idx] + wpe[0..T)                       token + learned position embeddings
  *   for each block:  x = x + attn(ln_1(x))         pre-LayerNorm, causal multi-head self-attention
- *                    x = x + mlp(ln_2(x))          GELU MLP (d -> d_ff -> d)
- *   logits = ln_f(x) · wteᵀ                        tied output head (or an untied lm_head)
+ *                    x = x + mlp(ln_2(x))          GELU (or ReLU) MLP (d -> d_ff -> d)
+ *   logits = ln_f(x) · wteᵀ                        tied output head (or an untied lm_head [+ bias])
+ *
+ * The options of ModelConfig also give Karpathy's "GPT from scratch" model (the
+ * blog's): ReLU, bias-free q/k/v, untied head with bias, PyTorch's default init,
+ * dropout only on the attention probabilities and the MLP output.
  *
  * Linear weights are stored [in, out] (y = x·W + b). The attention, LayerNorm,
  * GELU, embedding and head+loss ops have hand-written gradients (./ops.ts) built
  * from kernels every backend has, including wasm.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, hashSeed } from '../util/rng.ts';
-import type { ResolvedModelConfig } from './config.ts';
+import { hashSeed } from '../util/rng.ts';
+import { relu } from './activations.ts';
+import { linearBound, normalArray, uniformArray } from './init.ts';
+import { DROPOUT_SITES, type DropoutSite, type ResolvedModelConfig } from './config.ts';
 import { paramCounts } from './params.ts';
 import {
   causalMask,
@@ -68,21 +74,6 @@ interface Block {
 
 let instances = 0;
 
-/** N(0, std²) samples from a seeded stream (Box–Muller, both outputs used). */
-function normalArray(n: number, std: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    let u = rng.next();
-    while (u === 0) u = rng.next();
-    const r = std * Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * rng.next();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
-  }
-  return out;
-}
-
 export class GPT {
   readonly config: ResolvedModelConfig;
   readonly params: Param[] = [];
@@ -91,6 +82,7 @@ export class GPT {
   private readonly blocks: Block[] = [];
   private readonly lnF: { g: tf.Variable; b: tf.Variable | null };
   private readonly lmHead: tf.Variable | null; // [V, d] when untied
+  private readonly lmHeadBias: tf.Variable | null; // [V] when untied with head_bias
   private readonly masks = new Map<number, tf.Tensor2D>();
   private readonly maxLogitsPerChunk: number;
   private readonly attention: AttentionLayout | undefined;
@@ -104,41 +96,50 @@ export class GPT {
     this.attention = o.attention;
     this.kernels = o.kernels ?? PLAIN_LAYOUTS;
     const { vocab_size: V, context, d_model: d, d_ff, n_layers: L, bias } = cfg;
-    // GPT-2 init: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
+    // gpt2: N(0, 0.02) weights; residual projections N(0, 0.02/√(2L)); zero biases; LN gain 1.
+    // pytorch-default: embeddings N(0, 1); Linear weight and bias U(±1/√fan_in); LN gain 1 (see ./init.ts).
+    const pytorch = cfg.init === 'pytorch-default';
     const std = 0.02;
     const projStd = 0.02 / Math.sqrt(2 * L);
-    const normal = (name: string, shape: number[], s: number, decay: boolean) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const seed = hashSeed(cfg.seed, this.params.length);
-      return this.add(name, tf.tensor(normalArray(n, s, seed), shape), decay);
-    };
+    const seedOf = () => hashSeed(cfg.seed, this.params.length);
+    const sized = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+    const normal = (name: string, shape: number[], s: number, decay: boolean) =>
+      this.add(name, tf.tensor(normalArray(sized(shape), s, seedOf()), shape), decay);
     const fill = (name: string, shape: number[], value: number) => this.add(name, tf.fill(shape, value), false);
     const maybeBias = (name: string, n: number) => (bias ? fill(name, [n], 0) : null);
+    /** A Linear layer's weight with `fanIn` inputs (GPT-2 std `s`). */
+    const weight = (name: string, shape: number[], fanIn: number, s: number) =>
+      pytorch ? this.add(name, tf.tensor(uniformArray(sized(shape), linearBound(fanIn), seedOf()), shape), true) : normal(name, shape, s, true);
+    /** A Linear layer's bias of n outputs, when `present`. */
+    const linBias = (name: string, n: number, fanIn: number, present: boolean) =>
+      !present ? null : pytorch ? this.add(name, tf.tensor(uniformArray(n, linearBound(fanIn), seedOf()), [n]), false) : fill(name, [n], 0);
+    const embed = (name: string, shape: number[]) => normal(name, shape, pytorch ? 1 : std, false);
 
-    this.wte = normal('wte', [V, d], std, false);
-    this.wpe = normal('wpe', [context, d], std, false);
+    this.wte = embed('wte', [V, d]);
+    this.wpe = embed('wpe', [context, d]);
     for (let l = 0; l < L; l++) {
       const p = `h.${l}.`;
       this.blocks.push({
         ln1: { g: fill(p + 'ln_1.weight', [d], 1), b: maybeBias(p + 'ln_1.bias', d) },
         attn: {
-          w: normal(p + 'attn.c_attn.weight', [d, 3 * d], std, true),
-          b: maybeBias(p + 'attn.c_attn.bias', 3 * d),
-          projW: normal(p + 'attn.c_proj.weight', [d, d], projStd, true),
-          projB: maybeBias(p + 'attn.c_proj.bias', d),
+          w: weight(p + 'attn.c_attn.weight', [d, 3 * d], d, std),
+          b: linBias(p + 'attn.c_attn.bias', 3 * d, d, cfg.attn_bias ?? bias),
+          projW: weight(p + 'attn.c_proj.weight', [d, d], d, projStd),
+          projB: linBias(p + 'attn.c_proj.bias', d, d, bias),
         },
         ln2: { g: fill(p + 'ln_2.weight', [d], 1), b: maybeBias(p + 'ln_2.bias', d) },
         mlp: {
-          fcW: normal(p + 'mlp.c_fc.weight', [d, d_ff], std, true),
-          fcB: maybeBias(p + 'mlp.c_fc.bias', d_ff),
-          projW: normal(p + 'mlp.c_proj.weight', [d_ff, d], projStd, true),
-          projB: maybeBias(p + 'mlp.c_proj.bias', d),
+          fcW: weight(p + 'mlp.c_fc.weight', [d, d_ff], d, std),
+          fcB: linBias(p + 'mlp.c_fc.bias', d_ff, d, bias),
+          projW: weight(p + 'mlp.c_proj.weight', [d_ff, d], d_ff, projStd),
+          projB: linBias(p + 'mlp.c_proj.bias', d, d_ff, bias),
         },
       });
     }
     this.lnF = { g: fill('ln_f.weight', [d], 1), b: maybeBias('ln_f.bias', d) };
     // An untied head is an ordinary Linear layer (decayed); stored [V, d] like wte.
-    this.lmHead = cfg.tie_embeddings ? null : normal('lm_head.weight', [V, d], std, true);
+    this.lmHead = cfg.tie_embeddings ? null : weight('lm_head.weight', [V, d], d, std);
+    this.lmHeadBias = !cfg.tie_embeddings && cfg.head_bias ? linBias('lm_head.bias', V, d, true) : null;
   }
 
   private add(name: string, init: tf.Tensor, decay: boolean): tf.Variable {
@@ -155,28 +156,31 @@ export class GPT {
     if (T > context) throw new Error(`sequence length ${T} exceeds the model's context ${context}`);
     if (idx.dtype !== 'int32') throw new Error(`token ids must be int32, got ${idx.dtype}`);
     const train = (o.training ?? false) && dropout > 0;
+    const sites = new Set(this.config.dropout_sites ?? DROPOUT_SITES);
     const seed0 = o.dropoutSeed ?? this.calls;
-    const drop = (x: tf.Tensor2D, ...site: number[]): tf.Tensor2D =>
-      train ? (tf.dropout(x, dropout, undefined, hashSeed(seed0, ...site)) as tf.Tensor2D) : x;
+    // masks are keyed by (dropoutSeed = run seed, step, micro-batch), layer and site
+    const drop = (x: tf.Tensor2D, site: DropoutSite, ...key: number[]): tf.Tensor2D =>
+      train && sites.has(site) ? (tf.dropout(x, dropout, undefined, hashSeed(seed0, ...key)) as tf.Tensor2D) : x;
+    const act = this.config.activation === 'relu' ? relu : gelu;
     const linear = (x: tf.Tensor2D, w: tf.Variable, b: tf.Variable | null) =>
       linearOp(x, w as tf.Tensor2D, b as tf.Tensor1D | null);
 
     // Embeddings: [B·T, d] token rows plus the first T position rows (broadcast over the batch).
     const tok = embedding(this.wte as tf.Tensor2D, tf.reshape(idx, [B * T]) as tf.Tensor1D); // [B·T, d]
     const pos = tf.slice(this.wpe, [0, 0], [T, d]); // [T, d]
-    let x = drop(tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]) as tf.Tensor2D, -1);
+    let x = drop(tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]) as tf.Tensor2D, 'embedding', -1);
 
     const mask = this.causalMask(T);
     this.blocks.forEach((blk, l) => {
       // x = x + c_proj(attention(c_attn(ln_1(x))))
       const h1 = layerNorm(x, blk.ln1.g as tf.Tensor1D, blk.ln1.b as tf.Tensor1D | null); // [B·T, d]
       const qkv = linear(h1, blk.attn.w, blk.attn.b); // [B·T, 3d]
-      const att = causalSelfAttention(qkv, mask, { B, T, H, dropout: train ? dropout : 0, seed: hashSeed(seed0, l, 0), layout: this.attention }); // [B·T, d]
-      x = tf.add(x, drop(linear(att, blk.attn.projW, blk.attn.projB), l, 1));
-      // x = x + c_proj(gelu(c_fc(ln_2(x))))
+      const att = causalSelfAttention(qkv, mask, { B, T, H, dropout: train && sites.has('attention') ? dropout : 0, seed: hashSeed(seed0, l, 0), layout: this.attention }); // [B·T, d]
+      x = tf.add(x, drop(linear(att, blk.attn.projW, blk.attn.projB), 'attn_proj', l, 1));
+      // x = x + c_proj(act(c_fc(ln_2(x))))   act = GELU or ReLU
       const h2 = layerNorm(x, blk.ln2.g as tf.Tensor1D, blk.ln2.b as tf.Tensor1D | null); // [B·T, d]
-      const u = gelu(linear(h2, blk.mlp.fcW, blk.mlp.fcB)); // [B·T, d_ff]
-      x = tf.add(x, drop(linear(u, blk.mlp.projW, blk.mlp.projB), l, 2));
+      const u = act(linear(h2, blk.mlp.fcW, blk.mlp.fcB)); // [B·T, d_ff]
+      x = tf.add(x, drop(linear(u, blk.mlp.projW, blk.mlp.projB), 'mlp', l, 2));
     });
     return layerNorm(x, this.lnF.g as tf.Tensor1D, this.lnF.b as tf.Tensor1D | null); // [B·T, d]
   }
@@ -193,7 +197,8 @@ export class GPT {
     const [B, T] = idx.shape;
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
-      return tf.reshape(matMulNT(h, this.head), [B, T, this.config.vocab_size]) as tf.Tensor3D;
+      const logits = matMulNT(h, this.head); // [B·T, V]
+      return tf.reshape(this.lmHeadBias ? tf.add(logits, this.lmHeadBias) : logits, [B, T, this.config.vocab_size]) as tf.Tensor3D;
     });
   }
 
@@ -208,7 +213,12 @@ export class GPT {
     useKernelLayouts(this.kernels);
     return tf.tidy(() => {
       const h = this.trunk(idx, o);
-      return headCrossEntropy(h, this.head, tf.reshape(targets, [B * T]) as tf.Tensor1D, chunkRows);
+      const tgt = tf.reshape(targets, [B * T]) as tf.Tensor1D;
+      if (!this.lmHeadBias) return headCrossEntropy(h, this.head, tgt, chunkRows);
+      // logits + b = [h, 1]·[W | b]ᵀ: the bias rides along as one more input column
+      const h1 = tf.concat([h, tf.ones([B * T, 1])], 1) as tf.Tensor2D; // [B·T, d+1]
+      const w1 = tf.concat([this.head, tf.reshape(this.lmHeadBias, [-1, 1])], 1) as tf.Tensor2D; // [V, d+1]
+      return headCrossEntropy(h1, w1, tgt, chunkRows);
     });
   }
 

@@ -22,7 +22,22 @@ export const TrainConfigSchema = z.strictObject({
   beta1: z.number().min(0).lt(1).default(0.9),
   beta2: z.number().min(0).lt(1).default(0.95),
   eps: z.number().positive().default(1e-8),
+  /** global-norm clipping threshold; 0 turns clipping off */
   grad_clip: z.number().min(0).default(1.0),
+  /** cosine: warm-up then cosine decay to min_lr_frac·lr; constant: lr at every step after any warm-up */
+  lr_schedule: z.enum(['cosine', 'constant']).default('cosine'),
+  /** which parameters weight decay applies to: Linear weights only (nanoGPT), or all (torch.optim.AdamW(model.parameters())) */
+  weight_decay_on: z.enum(['linear-weights', 'all']).default('linear-weights'),
+  /** evaluation rows: 'completed' updates (step 0 = initial weights), or the blog's 'zero-based' loop index (src/train/evalSchedule.ts) */
+  eval_steps: z.enum(['completed', 'zero-based']).default('completed'),
+  /**
+   * 0: train_loss is the mean training-step loss since the last evaluation. N > 0: train_loss is
+   * the evaluation-mode loss (dropout off) on N random training windows drawn afresh at each
+   * evaluation, as the blog logs it.
+   */
+  train_eval_windows: z.number().int().min(0).default(0),
+  /** train on the text as the blog prepares it: non-blank lines joined with single spaces (src/data/text.ts) */
+  join_lines: z.boolean().default(false),
   eval_interval: z.number().int().positive().default(50),
   /** number of fixed validation windows, or 'all' for the whole validation split */
   eval_windows: z.union([z.number().int().positive(), z.literal('all')]).default(64),

@@ -102,7 +102,7 @@ export function describeRun(o: {
     flops_per_token: flopsPerToken(cfg),
     tokens_per_step: t.batch * cfg.context,
     dataset: t.dataset,
-    text: { strip_markers: o.data.stripMarkers ?? false, drop_blank_lines: o.data.dropBlankLines ?? false },
+    text: { strip_markers: o.data.stripMarkers ?? false, drop_blank_lines: o.data.dropBlankLines ?? false, join_lines: o.data.joinLines ?? false },
     tokenizer: t.tokenizer,
     tokenizer_id: o.tokenizerId,
     seed: t.seed,

@@ -27,7 +27,7 @@ export interface PreparedData {
 const prepared = new Map<string, Promise<PreparedData>>();
 
 export function prepareData(tokenizerSpec: string, data: DataOptions): Promise<PreparedData> {
-  const key = JSON.stringify([tokenizerSpec, data.dataset, data.dataDir ?? null, data.cacheRoot ?? null, data.stripMarkers, data.dropBlankLines]);
+  const key = JSON.stringify([tokenizerSpec, data.dataset, data.dataDir ?? null, data.cacheRoot ?? null, data.stripMarkers, data.dropBlankLines, data.joinLines ?? false]);
   let p = prepared.get(key);
   if (!p) {
     p = (async () => {
@@ -72,7 +72,9 @@ export function setUpTraining(cfg: ResolvedModelConfig, t: TrainConfig, profile:
   // each worker cuts its micro-batches from its own share of the batch
   const microBatch = ranks > 1 ? workerMicroBatch(cfg, t.micro_batch, t.batch, ranks, budget) : mainMicro;
   const model = new GPT(cfg, { kernels: profile.kernels, ...gptOptions(profile) });
-  const opt = new AdamW(model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
+  // weight_decay_on 'all': torch.optim.AdamW(model.parameters()) decays every tensor (the blog's recipe)
+  const decayed = t.weight_decay_on === 'all' ? model.params.map((p) => ({ ...p, decay: true })) : model.params;
+  const opt = new AdamW(decayed, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay });
   const sampler = new BatchSampler(tokens, { batch: t.batch, context: cfg.context, seed: t.seed });
   return {
     cfg,

@@ -8,21 +8,24 @@
  *   records       artifacts/    metrics.csv rows and run.json (runinfo.ts builds it)
  *
  * Writes outDir/metrics.csv, outDir/run.json and outDir/checkpoints/. Evaluates
- * at step 0 and every eval_interval steps on `eval_windows` windows, and at the
- * last step on `final_eval_windows` (the whole validation split by default);
- * checkpoints at each evaluation; resumable bit-for-bit.
+ * on `eval_windows` windows on the eval_steps schedule (evalSchedule.ts: by default
+ * at step 0 and every eval_interval steps), and at the last step on
+ * `final_eval_windows` (the whole validation split by default); checkpoints at
+ * each evaluation; resumable bit-for-bit.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricsCsv, metricValue, readMetrics, type MetricRow } from '../artifacts/metrics.ts';
 import { readRunJson, writeRunJson, type RunJson, type RunJsonExtras, type RunStatus } from '../artifacts/runJson.ts';
 import type { BackendProfile } from '../backend.ts';
-import { evalSet } from '../data/batches.ts';
+import { evalSet, type Batch } from '../data/batches.ts';
 import type { DataOptions } from '../data/index.ts';
 import { resolveModelConfig, type ModelConfig } from '../model/config.ts';
 import { UserError } from '../util/errors.ts';
+import { hashSeed } from '../util/rng.ts';
 import { removeCheckpoints } from './checkpoint.ts';
 import { warmupSteps, type TrainConfig } from './config.ts';
+import { evalSchedule } from './evalSchedule.ts';
 import { evaluate, EvaluationStopped, type EvalSetId } from './evaluate.ts';
 import { emptyInterval, restoreRunCheckpoint, saveRunCheckpoint } from './resume.ts';
 import { describeRun } from './runinfo.ts';
@@ -96,7 +99,8 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   }
 
   // ---- set-up: data, model, optimizer, evaluation windows ------------------------
-  const data = await prepareData(t.tokenizer, { ...spec.data, dataset: t.dataset });
+  const dataOpts: DataOptions = { ...spec.data, dataset: t.dataset, joinLines: t.join_lines || (spec.data.joinLines ?? false) };
+  const data = await prepareData(t.tokenizer, dataOpts);
   const cfg = resolveModelConfig(spec.model, data.tokenizer.vocabSize);
   const s = setUpTraining(cfg, t, profile, data.train, spec.workers);
   const { model, opt } = s;
@@ -104,10 +108,11 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   const evalSets = { eval: evalSet(data.validation, { context: cfg.context, ...evalSpecs.eval }), final: null as ReturnType<typeof evalSet> | null };
   const tokensPerStep = t.batch * cfg.context;
   const warmup = warmupSteps(t);
-  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac });
+  const lrAt = (step: number) => learningRate(step, { lr: t.lr, warmup, horizon: t.steps, minFrac: t.min_lr_frac, schedule: t.lr_schedule });
+  const schedule = evalSchedule(t);
   mkdirSync(outDir, { recursive: true });
   const info = describeRun({
-    name, cfg, modelSource: spec.modelSource ?? null, train: t, microBatch: s.microBatch, workers: s.workers, data: spec.data,
+    name, cfg, modelSource: spec.modelSource ?? null, train: t, microBatch: s.microBatch, workers: s.workers, data: dataOpts,
     tokenizerId: data.tokenizer.id, evalSet: evalSets.eval, evalSeed: EVAL_SEED,
     dataTokens: { train: data.train.length, validation: data.validation.length }, profile, previous, extras: spec.extraInfo,
   });
@@ -138,12 +143,26 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   const elapsed = () => elapsedBefore + (performance.now() - wallStart) / 1000;
   const checkpoint = (step: number) => saveRunCheckpoint(outDir, { model, opt, step, elapsedS: elapsed(), seed: t.seed, interval });
 
-  /** Evaluate, append the metrics row, checkpoint; returns the validation loss. */
-  const recordEval = async (step: number, which: EvalSetId): Promise<number> => {
+  /**
+   * train_eval_windows > 0: the evaluation-mode loss on that many training windows drawn
+   * afresh for the row labelled `label` (the blog's estimate_loss). Computed on this thread
+   * (the workers hold only the validation sets), so it does not depend on the worker count.
+   */
+  const trainEval = async (label: number): Promise<number> => {
+    const set: Batch = evalSet(data.train, { context: cfg.context, windows: t.train_eval_windows, seed: hashSeed(t.seed, label, 0x5452) });
+    return (await evaluate(model, set, 'eval', s.evalRows, null)).val_loss;
+  };
+
+  /**
+   * Evaluate after `done` updates, append the metrics row labelled `step` (evalSchedule.ts;
+   * = done except in the blog's zero-based mode); returns the validation loss. The caller checkpoints.
+   */
+  const recordEval = async (step: number, which: EvalSetId, done = step): Promise<number> => {
     const set = which === 'final' ? (evalSets.final ??= evalSet(data.validation, { context: cfg.context, ...evalSpecs.final })) : evalSets.eval;
     // the final evaluation (the whole validation split by default) can take minutes: Ctrl-C stops it between chunks
     const e = await evaluate(model, set, which, s.evalRows, s.pool, which === 'final' ? hooks.shouldStop : undefined);
     if (!Number.isFinite(e.val_loss)) return e.val_loss;
+    const trainLoss = t.train_eval_windows > 0 ? await trainEval(step) : interval.lossCount > 0 ? interval.lossSum / interval.lossCount : NaN;
     const tokens = step * tokensPerStep;
     const row: MetricRow = {
       step,
@@ -151,9 +170,9 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
       flops_6nd: tokens * info.flops_per_token.flops_6nd,
       flops_kaplan: tokens * info.flops_per_token.flops_kaplan,
       flops_chinchilla: tokens * info.flops_per_token.flops_chinchilla,
-      train_loss: interval.lossCount > 0 ? interval.lossSum / interval.lossCount : NaN,
+      train_loss: trainLoss,
       val_loss: e.val_loss,
-      lr: lrAt(Math.min(step, t.steps - 1)),
+      lr: lrAt(Math.min(done, t.steps - 1)),
       elapsed_s: elapsed(),
       tokens_per_s: interval.trainTime > 0 ? interval.tokens / interval.trainTime : 0,
       val_loss_se: e.val_loss_se,
@@ -165,7 +184,6 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
     if (which === 'final') info.final_eval = { val_loss: metricValue(e.val_loss), val_loss_se: metricValue(e.val_loss_se), tokens: e.tokens, windows: e.windows, step };
     hooks.onEval?.(row);
     interval = emptyInterval();
-    await checkpoint(step);
     return e.val_loss;
   };
 
@@ -178,7 +196,7 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
     s.dispose();
     return { status, rows, info, outDir };
   };
-  /** The final evaluation at the last step; null when the user stopped it (then checkpointed: --resume evaluates again). */
+  /** The final evaluation after the last update; null when the user stopped it (then checkpointed: --resume evaluates again). */
   const finalEval = async (step: number): Promise<number | null> => {
     try {
       return await recordEval(step, 'final');
@@ -189,6 +207,7 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
       return null;
     }
   };
+  const stoppedInFinal = (step: number) => finish('interrupted', `stopped by the user during the final evaluation at step ${step}`);
   const diverged = (what: string, v: number, step: number, hint: string) => {
     const msg = `${what} became ${v} at step ${step}. The CSV and the last good checkpoint are kept; ${hint}`;
     log(`${name}: diverged: ${msg}`);
@@ -198,9 +217,10 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
   // ---- the training loop --------------------------------------------------------
   try {
     await startPool(s, profile, data.train, { validation: data.validation, evalSets: evalSpecs });
-    if (startStep === 0 && rows.length === 0) {
+    if (schedule.initial && startStep === 0 && rows.length === 0) {
       const v = await recordEval(0, 'eval');
       if (!Number.isFinite(v)) return finish('diverged', `validation loss is ${v} at step 0: check the model config`);
+      await checkpoint(0);
     }
     for (let step = startStep; step < t.steps; step++) {
       const lr = lrAt(step);
@@ -218,13 +238,16 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
       hooks.onStep?.({ step: done, steps: t.steps, loss, lr, tokensPerS: tokensPerStep / dt });
 
       const last = done === t.steps;
-      if (last || done % t.eval_interval === 0) {
-        const v = last ? await finalEval(done) : await recordEval(done, 'eval');
-        if (v === null) return finish('interrupted', `stopped by the user during the final evaluation at step ${done}`);
+      // the schedule's row (if one is due), then at the last step the final evaluation's row
+      const label = schedule.labelAfter(done);
+      for (const [step, which] of [...(label !== null ? [[label, 'eval'] as const] : []), ...(last ? [[done, 'final'] as const] : [])]) {
+        const v = which === 'final' ? await finalEval(step) : await recordEval(step, which, done);
+        if (v === null) return stoppedInFinal(done);
         if (!Number.isFinite(v)) return diverged('validation loss', v, done, 'try a lower --lr.');
       }
+      if (label !== null || last) await checkpoint(done);
       if (hooks.shouldStop?.() && !last) {
-        if (done % t.eval_interval !== 0) await checkpoint(done); // an evaluation step has one already
+        if (label === null) await checkpoint(done); // an evaluation step has one already
         log(`${name}: stopped at step ${done}; checkpoint written. Run again with --resume to continue.`);
         return finish('interrupted', `stopped by the user at step ${done}`);
       }
@@ -232,8 +255,9 @@ export async function trainRun(spec: RunSpec, profile: BackendProfile, hooks: Tr
     // resumed from a checkpoint at the last step whose final evaluation was stopped: evaluate now
     if (rows.at(-1)?.step !== t.steps) {
       const v = await finalEval(t.steps);
-      if (v === null) return finish('interrupted', `stopped by the user during the final evaluation at step ${t.steps}`);
+      if (v === null) return stoppedInFinal(t.steps);
       if (!Number.isFinite(v)) return diverged('validation loss', v, t.steps, 'try a lower --lr.');
+      await checkpoint(t.steps);
     }
     return finish('finished');
   } catch (e) {

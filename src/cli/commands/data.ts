@@ -31,7 +31,7 @@ export type SplitReport = SplitStats | { missing: true; reason: string };
 export interface DataReport {
   dataset: string;
   tokenizer: { name: string; id: string; vocab_size: number };
-  text: { strip_markers: boolean; drop_blank_lines: boolean };
+  text: { strip_markers: boolean; drop_blank_lines: boolean; join_lines: boolean };
   train: SplitReport;
   validation: SplitReport;
   test: SplitReport;
@@ -64,7 +64,7 @@ export async function dataReport(o: DataOptions, tok: Tokenizer): Promise<DataRe
   return {
     dataset: o.dataset,
     tokenizer: { name: tok.name, id: tok.id, vocab_size: tok.vocabSize },
-    text: { strip_markers: !!o.stripMarkers, drop_blank_lines: !!o.dropBlankLines },
+    text: { strip_markers: !!o.stripMarkers, drop_blank_lines: !!o.dropBlankLines, join_lines: !!o.joinLines },
     train: out.train!,
     validation: out.validation!,
     test: out.test!,

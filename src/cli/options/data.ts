@@ -45,6 +45,12 @@ export const dataOptions = {
     describe: 'Remove whitespace-only lines (default: keep them as released)',
     group: 'Data:',
   },
+  'join-lines': {
+    type: 'boolean',
+    default: false,
+    describe: "Join the non-blank lines with single spaces, as the blog's train.py prepares the text (default: as released)",
+    group: 'Data:',
+  },
 } as const satisfies Record<string, Options>;
 
 export const tokenizerOption = {
@@ -63,6 +69,7 @@ export interface DataArgs {
   mirror?: (string | number)[];
   'strip-markers'?: boolean;
   'drop-blank-lines'?: boolean;
+  'join-lines'?: boolean;
 }
 
 /** DataOptions for the loader from parsed CLI arguments. */
@@ -73,6 +80,7 @@ export function toDataOptions(argv: DataArgs, extra: { quiet?: boolean } = {}): 
     mirrors: (argv.mirror ?? []).map(String),
     stripMarkers: argv['strip-markers'] ?? false,
     dropBlankLines: argv['drop-blank-lines'] ?? false,
+    joinLines: argv['join-lines'] ?? false,
     quiet: extra.quiet,
   };
 }

@@ -65,6 +65,17 @@ export const trainOptions = {
   'weight-decay': { type: 'number', describe: 'decoupled weight decay (default 0.1)' },
   'grad-clip': { type: 'number', describe: 'clip gradients to this global norm; 0 disables (default 1.0)' },
   seed: { type: 'number', describe: 'seed of batches and dropout (default 1337)' },
+  'lr-schedule': { type: 'string', choices: ['cosine', 'constant'], describe: 'learning rate after the warm-up: cosine decay or constant (default cosine)' },
+  'weight-decay-on': { type: 'string', choices: ['linear-weights', 'all'], describe: 'parameters that weight decay applies to (default linear-weights)' },
+  'eval-steps': {
+    type: 'string',
+    choices: ['completed', 'zero-based'],
+    describe: "evaluation rows: after N completed updates, step 0 = initial weights (default); or the blog's 0-based loop index",
+  },
+  'train-eval-windows': {
+    type: 'number',
+    describe: 'train_loss = eval-mode loss on this many fresh random training windows per evaluation (default 0: mean training-step loss)',
+  },
   'memory-budget-mb': {
     type: 'number',
     describe: 'memory one forward+backward may use when picking the micro-batch (default: by backend; wasm 1500)',
@@ -90,6 +101,11 @@ export function trainOverrides(argv: Record<string, unknown>): Record<string, un
   set('weight-decay', 'weight_decay');
   set('grad-clip', 'grad_clip');
   set('seed', 'seed');
+  set('lr-schedule', 'lr_schedule');
+  set('weight-decay-on', 'weight_decay_on');
+  set('eval-steps', 'eval_steps');
+  set('train-eval-windows', 'train_eval_windows');
+  if (argv['join-lines'] === true) o.join_lines = true; // a data flag that is also a TrainConfig field
   set('tokenizer', 'tokenizer');
   set('dataset', 'dataset');
   return o;

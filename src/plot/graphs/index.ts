@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
+import { BLOG_GRAPHS } from './blogGraphs.ts';
 import { frontierSpec } from './frontier.ts';
 import { isoflopSkipReason, isoflopSpec } from './isoflop.ts';
 import { lossVsComputeSpec } from './lossVsCompute.ts';
@@ -82,4 +83,5 @@ export const GRAPHS: Graph[] = [
     skip: (_runs, report) => surfaceSkipReason(report),
     spec: surfaceSpec,
   },
+  ...BLOG_GRAPHS,
 ];
