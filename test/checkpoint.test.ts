@@ -149,7 +149,7 @@ describe.skipIf(!shared)('train --resume with a corrupt checkpoint', () => {
   it('exits 1 with the message, leaves run.json not diverged, and resumes from the previous checkpoint bit-exactly after the mv', () => {
     const out = join(dir, 'cli');
     const args = ['train', '--model', 'configs/models/tiny.json', '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--data-dir', shared!,
-      '--backend', 'cpu', '--batch', '4', '--eval-interval', '2', '--eval-windows', '4', '--out', out];
+      '--backend', 'cpu', '--batch', '4', '--eval-interval', '2', '--eval-windows', '4', '--final-eval-windows', '16', '--out', out];
     expect(cli([...args, '--steps', '6']).status).toBe(0);
     const a = readMetricsCsv(join(out, 'metrics.csv'));
     // damage the step-6 checkpoint and mark the run unfinished, as if it had stopped right after it
