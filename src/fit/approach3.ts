@@ -22,6 +22,14 @@ import type { Approach3, FitBasis } from './types.ts';
 
 export const HUBER_DELTA = 1e-3;
 
+/**
+ * A fitted E closer than this fraction of the lowest observed loss to it is
+ * "pinned at the floor": the law's irreducible term is doing no extrapolation
+ * and the fit is degenerate (measured on the laptop IsoFLOP sweep: E = 3.377
+ * against a lowest loss of 3.384, β = 1.53).
+ */
+export const E_FLOOR_FRAC = 0.01;
+
 /** E + A/N^α + B/D^β (laws.ts's lawLoss, the one place the formula is written). */
 export function predictLoss(p: { E: number; A: number; B: number; alpha: number; beta: number }, N: number, D: number): number {
   return lawLoss(p, N, D);
@@ -221,6 +229,15 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
   }
   const minL = Math.min(...points.map((q) => q.L));
   if (p.E > minL) warnings.push(`approach 3: fitted E = ${p.E.toPrecision(4)} exceeds the lowest observed loss ${minL.toPrecision(4)}`);
+  else if (minL - p.E < E_FLOOR_FRAC * minL) {
+    warnings.push(
+      `approach 3: fitted E = ${p.E.toPrecision(4)} sits at the lowest observed loss ${minL.toPrecision(4)} (within ${E_FLOOR_FRAC * 100} %): ` +
+        'the fit puts the irreducible loss at the data and bends B/D^β steeply (β = ' +
+        p.beta.toPrecision(3) +
+        ') to reach it, which is what E + A/N^α + B/D^β does when the runs do not follow that separable form ' +
+        '(e.g. larger models gaining more per token than smaller ones at the same D); its a is not trustworthy',
+    );
+  }
 
   const fit: Approach3 = {
     ...p,
