@@ -201,7 +201,10 @@ export function approach3Problems(points: LossPoint[]): string | null {
 }
 
 /** Fit L(N, D) = E + A/N^α + B/D^β; null (with the reason in `warnings`) when the points cannot support it. */
-export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { fit: Approach3 | null; warnings: string[] } {
+export function fitApproach3(
+  points: LossPoint[],
+  o: Approach3Options = {},
+): { fit: Approach3 | null; warnings: string[]; /** why the optimum does not determine the law (E at the data floor), if so */ degenerate?: string } {
   const bad = points.filter((p) => !(p.N > 0 && p.D > 0 && p.L > 0) || ![p.N, p.D, p.L].every(Number.isFinite));
   if (bad.length) throw new Error(`fitApproach3: ${bad.length} point(s) with non-positive or non-finite N, D or L`);
   const problem = approach3Problems(points);
@@ -228,8 +231,12 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
     warnings.push(`approach 3: fitted α = ${p.alpha.toPrecision(3)}, β = ${p.beta.toPrecision(3)}; a non-positive exponent means the data do not pin down the law`);
   }
   const minL = Math.min(...points.map((q) => q.L));
+  let degenerate: string | undefined;
   if (p.E > minL) warnings.push(`approach 3: fitted E = ${p.E.toPrecision(4)} exceeds the lowest observed loss ${minL.toPrecision(4)}`);
   else if (minL - p.E < E_FLOOR_FRAC * minL) {
+    degenerate =
+      `the fitted E = ${p.E.toPrecision(4)} sits at the lowest observed loss ${minL.toPrecision(4)} (β = ${p.beta.toPrecision(3)}): ` +
+      'the runs do not follow E + A/N^α + B/D^β, so its a is not determined';
     warnings.push(
       `approach 3: fitted E = ${p.E.toPrecision(4)} sits at the lowest observed loss ${minL.toPrecision(4)} (within ${E_FLOOR_FRAC * 100} %): ` +
         'the fit puts the irreducible loss at the data and bends B/D^β steeply (β = ' +
@@ -293,5 +300,5 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
     fit.ci_level = level;
   }
   bar.stop();
-  return { fit, warnings };
+  return { fit, warnings, ...(degenerate ? { degenerate } : {}) };
 }
