@@ -22,6 +22,14 @@ import type { Approach3, FitBasis } from './types.ts';
 
 export const HUBER_DELTA = 1e-3;
 
+/**
+ * A fitted E closer than this fraction of the lowest observed loss to it is
+ * "pinned at the floor": the law's irreducible term is doing no extrapolation
+ * and the fit is degenerate (measured on the laptop IsoFLOP sweep: E = 3.377
+ * against a lowest loss of 3.384, β = 1.53).
+ */
+export const E_FLOOR_FRAC = 0.01;
+
 /** E + A/N^α + B/D^β (laws.ts's lawLoss, the one place the formula is written). */
 export function predictLoss(p: { E: number; A: number; B: number; alpha: number; beta: number }, N: number, D: number): number {
   return lawLoss(p, N, D);
@@ -193,7 +201,10 @@ export function approach3Problems(points: LossPoint[]): string | null {
 }
 
 /** Fit L(N, D) = E + A/N^α + B/D^β; null (with the reason in `warnings`) when the points cannot support it. */
-export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { fit: Approach3 | null; warnings: string[] } {
+export function fitApproach3(
+  points: LossPoint[],
+  o: Approach3Options = {},
+): { fit: Approach3 | null; warnings: string[]; /** why the optimum does not determine the law (E at the data floor), if so */ degenerate?: string } {
   const bad = points.filter((p) => !(p.N > 0 && p.D > 0 && p.L > 0) || ![p.N, p.D, p.L].every(Number.isFinite));
   if (bad.length) throw new Error(`fitApproach3: ${bad.length} point(s) with non-positive or non-finite N, D or L`);
   const problem = approach3Problems(points);
@@ -220,7 +231,20 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
     warnings.push(`approach 3: fitted α = ${p.alpha.toPrecision(3)}, β = ${p.beta.toPrecision(3)}; a non-positive exponent means the data do not pin down the law`);
   }
   const minL = Math.min(...points.map((q) => q.L));
+  let degenerate: string | undefined;
   if (p.E > minL) warnings.push(`approach 3: fitted E = ${p.E.toPrecision(4)} exceeds the lowest observed loss ${minL.toPrecision(4)}`);
+  else if (minL - p.E < E_FLOOR_FRAC * minL) {
+    degenerate =
+      `the fitted E = ${p.E.toPrecision(4)} sits at the lowest observed loss ${minL.toPrecision(4)} (β = ${p.beta.toPrecision(3)}): ` +
+      'the runs do not follow E + A/N^α + B/D^β, so its a is not determined';
+    warnings.push(
+      `approach 3: fitted E = ${p.E.toPrecision(4)} sits at the lowest observed loss ${minL.toPrecision(4)} (within ${E_FLOOR_FRAC * 100} %): ` +
+        'the fit puts the irreducible loss at the data and bends B/D^β steeply (β = ' +
+        p.beta.toPrecision(3) +
+        ') to reach it, which is what E + A/N^α + B/D^β does when the runs do not follow that separable form ' +
+        '(e.g. larger models gaining more per token than smaller ones at the same D); its a is not trustworthy',
+    );
+  }
 
   const fit: Approach3 = {
     ...p,
@@ -276,5 +300,5 @@ export function fitApproach3(points: LossPoint[], o: Approach3Options = {}): { f
     fit.ci_level = level;
   }
   bar.stop();
-  return { fit, warnings };
+  return { fit, warnings, ...(degenerate ? { degenerate } : {}) };
 }

@@ -84,6 +84,8 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
   const a3 = fitApproach3(a3Points, { bootstrap: K, seed, grid: o.grid, basis, progress: o.progress, groups });
   const a3Warnings = [...a3.warnings];
   if (pointsMode === 'all') a3Warnings.unshift(POINTS_ALL_WARNING);
+  // a fit whose optimum is degenerate (E pinned at the data) does not identify a either, whatever the design
+  if (a3.degenerate && design.approach3.identifiable && pointsMode === 'final') design.approach3 = { identifiable: false, reason: a3.degenerate };
   if (a3.fit) a3.fit.design = design.approach3;
   if (a3.fit && !design.approach3.identifiable && pointsMode === 'final') {
     a3Warnings.push(`approach 3: not identified by this sweep's design: ${design.approach3.reason}`);
@@ -139,5 +141,7 @@ export function agreement(a1: Approach1, a2: Approach2, a3: Approach3 | null): A
     const verdict = spread! <= 0.12 && overlap ? 'agree' : spread! <= 0.12 ? 'agree within 0.12, though not every pair of intervals overlaps' : 'disagree';
     summary = `the approaches ${verdict}: ${ok.map(fmt).join('; ')}; spread (max − min) ${spread!.toFixed(3)}`;
   }
+  const left = a.filter((x) => !x.identifiable).map((x) => x.approach);
+  if (left.length) summary += `; left out as not identified: Approach ${left.join(', ')} (see its section)`;
   return { a, spread, summary };
 }
