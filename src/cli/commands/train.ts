@@ -15,16 +15,6 @@ import { interruptible } from '../signals.ts';
 
 type Args = Record<string, unknown> & { model: string; out?: string; resume: boolean; backend: string; tensorboard?: string };
 
-/**
- * A Ctrl-C handler that asks the trainer to stop after a checkpoint; a second Ctrl-C exits at once.
- * Kept for callers that train from the start; commands with set-up phases use interruptible() and arm it later.
- */
-export function stopOnSigint(what: string): { stop: () => boolean; dispose: () => void } {
-  const sig = interruptible(what);
-  sig.arm();
-  return sig;
-}
-
 const command: CommandModule<object, Args> = {
   command: 'train',
   describe: 'train one model on WikiText-2 and write metrics.csv, run.json and checkpoints/',
