@@ -101,6 +101,8 @@ interface TryInfo {
   memoryBudgetBytes?: number;
   /** largest tensor one kernel may bind (webgpu: the adapter's maxStorageBufferBindingSize; llvmpipe 128 MiB) */
   maxTensorBytes?: number;
+  /** the adapter is a software rasteriser on the CPU (webgpu on llvmpipe/SwiftShader) */
+  software?: boolean;
 }
 interface TryResult {
   attempt: BackendAttempt;
@@ -220,7 +222,7 @@ async function tryWebgpu(explicit: boolean, adapterChoice: string | undefined): 
   const device = `${picked.name} via WebGPU (Dawn ${picked.dawnBackend}${picked.software ? ', software rasteriser on the CPU: a correctness path' : ''})`;
   return {
     attempt: { backend, ok: true, reason: `adapter ${gpu.describeAdapter(picked)}` },
-    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked), maxTensorBytes: picked.maxStorageBufferBindingBytes },
+    info: { backend, tfBackend: 'webgpu', device, memoryBudgetBytes: gpu.adapterMemoryBudget(picked), maxTensorBytes: picked.maxStorageBufferBindingBytes, software: picked.software },
   };
 }
 
@@ -324,6 +326,11 @@ const TRAITS: Record<string, { budgetMb: number; cpuBound: boolean; bitReproduci
   // a GPU backend without synchronous read-back (webgpu under Node); its budget comes from the adapter when known
   webgpu: { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false },
 };
+/** The backends that run on a GPU (webgpu on a software adapter does not: see `onGpu`). */
+const GPU_BACKENDS: ReadonlySet<BackendName> = new Set(['tensorflow-gpu', 'webgpu']);
+export function isGpuBackend(name: BackendName): boolean {
+  return GPU_BACKENDS.has(name);
+}
 const NATIVE_MODULE: Partial<Record<BackendName, string>> = { tensorflow: '@tensorflow/tfjs-node', 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu' };
 const UNKNOWN_TRAITS = { budgetMb: 4000, cpuBound: false, bitReproducible: false, syncReadback: false };
 
@@ -341,6 +348,7 @@ function profileFor(info: TryInfo, attempts: BackendAttempt[], overrides: Profil
     memoryBudgetBytes: overrides.memoryBudgetMb !== undefined ? overrides.memoryBudgetMb * MB : (info.memoryBudgetBytes ?? t.budgetMb * MB),
     defaultWorkers: t.cpuBound ? availableParallelism() : 1,
     bitReproducible: t.bitReproducible,
+    onGpu: isGpuBackend(info.backend) && !info.software,
     syncReadback: t.syncReadback,
     ...(info.maxTensorBytes !== undefined ? { maxTensorBytes: info.maxTensorBytes } : {}),
     ...(NATIVE_MODULE[info.backend] ? { nativeModule: NATIVE_MODULE[info.backend] } : {}),

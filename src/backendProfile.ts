@@ -46,6 +46,8 @@ export interface BackendProfile {
    * (libtensorflow already spreads every op over all cores).
    */
   defaultWorkers: number;
+  /** The kernels run on a GPU (not on a software rasteriser or the CPU). */
+  onGpu: boolean;
   /** Same seed, config and worker count give bit-identical numbers (deterministic kernels). */
   bitReproducible: boolean;
   /** Tensors can be read back synchronously (dataSync); the training path never relies on it. */

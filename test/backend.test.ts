@@ -46,6 +46,7 @@ describe('backends', () => {
       defaultWorkers: availableParallelism(),
       bitReproducible: true,
       syncReadback: true,
+      onGpu: false,
     });
     // --memory-budget-mb reaches the profile explicitly (no environment variable), and only for that call
     expect((await initBackend('wasm', { quiet: true, memoryBudgetMb: 256 })).memoryBudgetBytes).toBe(256 * 2 ** 20);

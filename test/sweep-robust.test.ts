@@ -28,6 +28,7 @@ const wasm: BackendInfo = {
   name: 'wasm',
   tfBackend: 'wasm',
   device: 'CPU via WebAssembly',
+  onGpu: false,
   kernels: WASM_LAYOUTS,
   memoryBudgetBytes: 1500 * 2 ** 20,
   defaultWorkers: 2,
@@ -71,8 +72,10 @@ describe('the wrong machine', () => {
     expect(w).toContain('npm run sweep:quick');
     expect(w).toContain('"What the GPU backend needs" and "On a GPU box" in README.md');
     expect(wrongMachineWarning(wasm, 3599, 'x')).toBeNull();
-    expect(wrongMachineWarning({ ...wasm, name: 'tensorflow-gpu' }, 14 * 3600, 'x')).toBeNull();
-    expect(wrongMachineWarning({ ...wasm, name: 'webgpu' }, 14 * 3600, 'x')).toBeNull();
+    expect(wrongMachineWarning({ ...wasm, name: 'tensorflow-gpu', onGpu: true }, 14 * 3600, 'x')).toBeNull();
+    expect(wrongMachineWarning({ ...wasm, name: 'webgpu', onGpu: true }, 14 * 3600, 'x')).toBeNull();
+    // webgpu on a software rasteriser (llvmpipe) is a CPU: the warning still applies
+    expect(wrongMachineWarning({ ...wasm, name: 'webgpu', onGpu: false }, 14 * 3600, 'x')).not.toBeNull();
   });
 
   it('asks on a terminal, never waits elsewhere, and --yes skips the question', async () => {

@@ -5,22 +5,16 @@
  * Non-interactive runs (CI, Kubernetes, pipes) print the warning and go on.
  */
 import { createInterface } from 'node:readline';
-import type { BackendProfile } from '../backend.ts';
+import { isGpuBackend, type BackendProfile } from '../backend.ts';
 import { UserError } from '../util/errors.ts';
 import { fmtDuration } from '../util/progress.ts';
 
-/** Backends that run on a GPU. */
-const GPU_BACKENDS = new Set<string>(['tensorflow-gpu', 'webgpu']);
 export const LONG_PLAN_S = 3600;
 
-export function isGpuBackend(b: Pick<BackendProfile, 'name'>): boolean {
-  return GPU_BACKENDS.has(b.name);
-}
-
 /** The warning, or null when the machine is fine for this plan. */
-export function wrongMachineWarning(backend: Pick<BackendProfile, 'name' | 'device' | 'attempts'>, estimateS: number, sweepFile: string): string | null {
-  if (isGpuBackend(backend) || !(estimateS > LONG_PLAN_S)) return null;
-  const passed = backend.attempts.filter((a) => !a.ok && GPU_BACKENDS.has(a.backend));
+export function wrongMachineWarning(backend: Pick<BackendProfile, 'name' | 'device' | 'attempts' | 'onGpu'>, estimateS: number, sweepFile: string): string | null {
+  if (backend.onGpu || !(estimateS > LONG_PLAN_S)) return null;
+  const passed = backend.attempts.filter((a) => !a.ok && isGpuBackend(a.backend));
   return (
     `\nThis sweep is estimated to take ${fmtDuration(estimateS)} on ${backend.name} (${backend.device}): no GPU backend loaded.\n` +
     (passed.length
