@@ -7,7 +7,7 @@
  *
  * The fit comes from fit.json when it is current, else fitSweep runs (see fitFile.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readSweepJson } from '../artifacts/sweepJson.ts';
 import { basename, join, resolve } from 'node:path';
 import { loadRuns } from '../fit/index.ts';
 import type { FitReport, FlopsColumn, ParamCount } from '../fit/types.ts';
@@ -64,16 +64,11 @@ export interface PlotSweepResult {
 }
 
 function sweepName(dir: string): string {
-  const p = join(dir, 'sweep.json');
-  if (existsSync(p)) {
-    try {
-      const name = (JSON.parse(readFileSync(p, 'utf8')) as { name?: unknown }).name;
-      if (typeof name === 'string' && name) return name;
-    } catch {
-      // a broken sweep.json only costs the title
-    }
+  try {
+    return readSweepJson(dir)?.name || basename(dir);
+  } catch {
+    return basename(dir); // a broken sweep.json only costs the title
   }
-  return basename(dir);
 }
 
 /** Fit (or read fit.json), draw every graph that applies, write the report. */

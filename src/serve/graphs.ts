@@ -9,7 +9,8 @@
  * (optimal allocation, loss surface) appear once the sweep's own fit.json
  * exists and is current; the dashboard never writes fit.json (read-only).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFitJson } from '../artifacts/fitJson.ts';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { fitApproach1 } from '../fit/approach1.ts';
@@ -71,8 +72,8 @@ function currentFitJson(sweepDir: string, runs: RunData[], n: ParamCount): FitRe
   const p = join(sweepDir, 'fit.json');
   if (!existsSync(p)) return null;
   try {
-    const fit = JSON.parse(readFileSync(p, 'utf8')) as FitReport;
-    if (!fit || !Array.isArray(fit.runs) || !fit.approach1 || fit.n !== n) return null;
+    const fit = readFitJson(p);
+    if ( !Array.isArray(fit.runs) || !fit.approach1 || fit.n !== n) return null;
     return staleReason(sweepDir, runs, fit) === null ? fit : null;
   } catch {
     return null;

@@ -9,6 +9,7 @@
  * and a file that cannot be read (being replaced, half written) keeps its last
  * good content, so a scan never fails because a trainer is writing.
  */
+import { readSweepJson } from '../artifacts/sweepJson.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { readRunInfo } from '../fit/load.ts';
@@ -167,7 +168,7 @@ export class RunsTree {
 
   private buildSweep(dir: string, runDirs: string[]): SweepState {
     const keys: string[] = [];
-    const sweepJson = this.cached(join(dir, 'sweep.json'), (p) => JSON.parse(readFileSync(p, 'utf8')) as SweepJsonLike);
+    const sweepJson = this.cached(join(dir, 'sweep.json'), () => readSweepJson(dir));
     keys.push(sweepJson.key);
     const views: RunView[] = [];
     const data: RunData[] = [];
@@ -225,12 +226,6 @@ export class RunsTree {
     };
     return { view, data, dir };
   }
-}
-
-interface SweepJsonLike {
-  name?: unknown;
-  kind?: unknown;
-  runs?: { name?: string; steps?: number; params_total?: number; params_non_embedding?: number }[];
 }
 
 function runView(name: string, dir: string, info: RunInfo | null, rows: MetricRow[], skipped: number): RunView {
