@@ -109,7 +109,7 @@ describe('server', () => {
 
   it('serves the graphs of `chinchilla plot` as vega-lite specs, for all runs or a chosen few, by total or non-embedding N', async () => {
     const all = JSON.parse((await get('/api/graphs?sweep=fixture&n=total')).body) as GraphsResponse;
-    expect(all.graphs.map((g) => g.id)).toEqual(['1-loss-vs-step', '2-loss-vs-compute', '3-compute-frontier', '4-isoflop-profiles', '5-optimal-allocation', '6-loss-surface']);
+    expect(all.graphs.map((g) => g.id)).toEqual(['1-loss-vs-step', '2-loss-vs-compute', '3-compute-frontier', '4-isoflop-profiles', '5-optimal-allocation', '6-loss-surface', 'blog-1-val-loss-vs-step', 'blog-2-loss-vs-compute']); // the blog's two graphs too, as `chinchilla plot` draws them
     const g1 = all.graphs[0]!.spec as { data: { values: { series: string }[] } };
     expect(g1.data.values).toHaveLength(6 * 41);
     const two = JSON.parse((await get('/api/graphs?sweep=fixture&n=non-embedding&runs=n0-1000000,n5-32000000')).body) as GraphsResponse;
