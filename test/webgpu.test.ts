@@ -71,7 +71,7 @@ async function train20(backend: 'cpu' | 'webgpu', outDir: string): Promise<{ los
   // the profile: no synchronous read-back; a software adapter is not a GPU (the long-CPU-plan warning still applies)
   if (backend === 'webgpu') expect(info).toMatchObject({ syncReadback: false, defaultWorkers: 1, onGpu: !adapter!.software });
   const train = parseTrainConfig(
-    { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 20, batch: 8, micro_batch: 4, lr: 3e-3, warmup_steps: 2, eval_interval: 20, eval_windows: 16 },
+    { tokenizer: 'byte', dataset: 'wikitext-2-v1', steps: 20, batch: 8, micro_batch: 4, lr: 3e-3, warmup_steps: 2, eval_interval: 20, eval_windows: 16, final_eval_windows: 16 },
     'test',
   );
   const losses: number[] = [];
