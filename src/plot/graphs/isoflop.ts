@@ -36,9 +36,11 @@ export function isoflopSpec(_runs: RunData[], report: FitReport): TopLevelSpec {
   const curves = profiles.flatMap((p) => {
     if (!p.parabola || p.points.length === 0) return [];
     const [p0, p1, p2] = p.parabola;
-    const ns = p.points.map((q) => q.params).concat(p.n_opt ?? []);
-    const lo = Math.log(Math.min(...ns) / 1.3);
-    const hi = Math.log(Math.max(...ns) * 1.3);
+    // drawn over the runs it was fitted to (its window in ln N), not extrapolated across the whole profile
+    const fitted = p.window ? p.points.filter((q) => p.window!.runs.includes(q.run)) : p.points;
+    const ns = (fitted.length ? fitted : p.points).map((q) => q.params).concat(p.n_opt ?? []);
+    const lo = Math.log(Math.min(...ns) / 1.15);
+    const hi = Math.log(Math.max(...ns) * 1.15);
     return Array.from({ length: 80 }, (_, i) => {
       const x = lo + ((hi - lo) * i) / 79;
       return { budget: profileLabel(p), params: Math.exp(x), loss: p0 + p1 * x + p2 * x * x };
@@ -91,7 +93,7 @@ export function isoflopSpec(_runs: RunData[], report: FitReport): TopLevelSpec {
   return {
     ...chartFrame(
       'IsoFLOP profiles (Approach 2)',
-      `${profiles.length} budgets, ${source} · lines: parabola in ln N` + (minima.length > 0 ? ' · ◆ its minimum' : ''),
+      `${profiles.length} budgets, ${source} · lines: parabola in ln N over its fitting window` + (minima.length > 0 ? ' · ◆ its minimum' : ''),
     ),
     layer: [
       { name: 'parabolas', data: { values: curves }, mark: { type: 'line', strokeWidth: 2, opacity: 0.9, clip: true }, encoding: { x, y, color } },
