@@ -55,9 +55,11 @@ export function optimalScalingData(report: FitReport) {
   const a3 = report.approach3;
   const exps = (n: ScalingExponent | null, d: ScalingExponent | null) =>
     [n ? `a = ${n.exponent.toFixed(3)} (${fmtR2(n)})` : null, d ? `b = ${d.exponent.toFixed(3)} (${fmtR2(d)})` : null].filter(Boolean).join(', ');
-  const L1 = `Approach 1, envelope` + (a1.n_opt || a1.d_opt ? `: ${exps(a1.n_opt, a1.d_opt)}` : ' (no fit)');
-  const L2 = `Approach 2, IsoFLOP minima` + (a2.n_opt || a2.d_opt ? `: ${exps(a2.n_opt, a2.d_opt)}` : ' (no fit)');
-  const L3 = a3 ? `Approach 3, parametric: a = ${a3.a.toFixed(3)}, b = ${a3.b.toFixed(3)}` : 'Approach 3 (no fit)';
+  // a fit the sweep's design does not identify is still drawn, but its label says so (report.md gives the reason)
+  const unidentified = (d: { identifiable: boolean } | undefined) => (d && !d.identifiable ? ' (NOT IDENTIFIABLE)' : '');
+  const L1 = `Approach 1, envelope` + (a1.n_opt || a1.d_opt ? `: ${exps(a1.n_opt, a1.d_opt)}${unidentified(a1.design)}` : ' (no fit)');
+  const L2 = `Approach 2, IsoFLOP minima` + (a2.n_opt || a2.d_opt ? `: ${exps(a2.n_opt, a2.d_opt)}${unidentified(a2.design)}` : ' (no fit)');
+  const L3 = a3 ? `Approach 3, parametric: a = ${a3.a.toFixed(3)}, b = ${a3.b.toFixed(3)}${unidentified(a3.design)}` : 'Approach 3 (no fit)';
   const LC = `Chinchilla: a ≈ b ≈ ${CHINCHILLA_A.toFixed(2)}`;
   const LK = `Kaplan et al.: a = ${KAPLAN_A.toFixed(2)}, b = ${(1 - KAPLAN_A).toFixed(2)}`;
 
