@@ -33,19 +33,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { encodeSafetensors, type TensorEntry } from '../util/safetensors.ts';
 import { gpt2TokenizerFiles, GPT2_EOT_TEXT } from './gpt2Vocab.ts';
+import type { ResolvedModelConfig } from '../model/config.ts';
 
 /** The model config fields of run.json.model this exporter understands. */
-interface ExportModel {
-  vocab_size: number;
-  context: number;
-  d_model: number;
-  n_layers: number;
-  n_heads: number;
-  d_ff: number;
-  dropout: number;
-  tie_embeddings: boolean;
-  bias: boolean;
-}
+type ExportModel = Pick<ResolvedModelConfig, 'vocab_size' | 'context' | 'd_model' | 'n_layers' | 'n_heads' | 'd_ff' | 'dropout' | 'tie_embeddings' | 'bias'>;
 
 /** Fields with a GPT-2 equivalent, and fields that do not affect the network. */
 const MAPPED = ['vocab_size', 'context', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'tie_embeddings', 'bias'] as const;

@@ -85,6 +85,7 @@ const fmtInt = (n: number) => n.toLocaleString('en-US');
  * then fit and plot when the whole sweep is done.
  */
 export async function runSweep(o: SweepOptions, backend: BackendProfile): Promise<SweepResult> {
+  const wallStart = performance.now();
   const { plan } = o;
   const mp = multiProgress({ quiet: o.quiet });
   const log = (m: string) => (o.quiet ? undefined : process.stderr.write(m + '\n'));
@@ -278,6 +279,8 @@ export async function runSweep(o: SweepOptions, backend: BackendProfile): Promis
     );
   }
   if (complete && o.fit && !stopped) await fitAndPlot(o.sweepDir, log);
+  const wall = (performance.now() - wallStart) / 1000;
+  log(`\nwall time: ${fmtDuration(wall)} (checks, estimate, training${complete && o.fit && !stopped ? ', fit and plots' : ''})${totalEst > 0 ? `; estimated ${fmtDuration(totalEst)} for the training` : ''}`);
   return { runs: states, complete, stopped };
 }
 
