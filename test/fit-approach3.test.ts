@@ -197,3 +197,17 @@ describe('Approach 3 degeneracy: E pinned at the lowest loss', () => {
     expect(warnings.some((w) => w.includes('sits at the lowest observed loss'))).toBe(false);
   });
 });
+
+describe('an interval too wide to mean anything', () => {
+  it('overturns an "identified" verdict when the 90 % interval of a is wider than 0.5, and keeps narrower ones', async () => {
+    const { determined, MAX_A_INTERVAL } = await import('../src/fit/sweep.ts');
+    expect(MAX_A_INTERVAL).toBe(0.5);
+    // the laptop IsoFLOP grid with one shape family: Approach 3's a = 0.628 [0.048, 0.920]
+    const wide = determined({ identifiable: true }, [0.048, 0.92]);
+    expect(wide.identifiable).toBe(false);
+    expect(wide.reason).toMatch(/\[0\.048, 0\.920\], is wider than 0\.5: the runs do not determine it/);
+    expect(determined({ identifiable: true }, [0.469, 0.702])).toEqual({ identifiable: true });
+    // a design verdict is never overturned the other way
+    expect(determined({ identifiable: false, reason: 'x' }, [0.5, 0.51])).toEqual({ identifiable: false, reason: 'x' });
+  });
+});

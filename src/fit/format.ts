@@ -17,7 +17,7 @@ function designLine(d: Identifiability | undefined, ci?: ExponentIntervals): str
   const interval = ci
     ? `  ${Math.round(ci.level * 100)}% bootstrap over runs (${ci.samples}/${ci.drawn}): a ${ci.a ? `[${fix(ci.a[0], 3)}, ${fix(ci.a[1], 3)}]` : '—'}, b ${ci.b ? `[${fix(ci.b[0], 3)}, ${fix(ci.b[1], 3)}]` : '—'}\n`
     : '';
-  return interval + (d && !d.identifiable ? `  NOT IDENTIFIABLE by this sweep's design: ${d.reason}` : d ? '  identified by the sweep design' : '');
+  return interval + (d && !d.identifiable ? `  NOT IDENTIFIABLE: ${d.reason}` : d ? '  identified by the sweep design' : '');
 }
 
 function exponentLine(label: string, e: ScalingExponent | null): string {

@@ -14,7 +14,7 @@ import { bootstrapExponents } from './bootstrap.ts';
 import { paramColumn, runCurves } from './curves.ts';
 import { analyseDesign } from './design.ts';
 import { fitPerRun } from './perRun.ts';
-import type { Agreement, Approach1, Approach2, Approach3, FitBasis, FitReport, FlopsColumn, ParamCount, RunData } from './types.ts';
+import type { Agreement, Approach1, Approach2, Approach3, FitBasis, FitReport, FlopsColumn, ParamCount, RunData, Identifiability } from './types.ts';
 
 export interface FitSweepOptions {
   n: ParamCount;
@@ -66,11 +66,13 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
     approach1.warnings.push(`approach 1: the estimate is biased: ${design.approach1.reason} (Hoffmann et al. trained each size with 4 schedule lengths)`);
   }
   approach1.ci = bootstrapExponents(curves, (s) => fitApproach1(s, { basis }), { resamples: K, seed });
+  approach1.design = determined(approach1.design, approach1.ci?.a);
 
   const approach2: Approach2 = fitApproach2(curves, { basis, budgets: o.budgets, window });
   approach2.design = design.approach2;
   if (!design.approach2.identifiable && approach2.n_opt) approach2.warnings.push(`approach 2: the estimate is biased: ${design.approach2.reason}`);
   approach2.ci = bootstrapExponents(curves, (s) => fitApproach2(s, { basis, budgets: o.budgets, window }), { resamples: K, seed: seed + 1 });
+  approach2.design = determined(approach2.design, approach2.ci?.a);
 
   const a3Points: LossPoint[] = [];
   const groups: number[] = [];
@@ -86,6 +88,7 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
   if (pointsMode === 'all') a3Warnings.unshift(POINTS_ALL_WARNING);
   // a fit whose optimum is degenerate (E pinned at the data) does not identify a either, whatever the design
   if (a3.degenerate && design.approach3.identifiable && pointsMode === 'final') design.approach3 = { identifiable: false, reason: a3.degenerate };
+  if (a3.fit) design.approach3 = determined(design.approach3, a3.fit.ci?.a);
   if (a3.fit) a3.fit.design = design.approach3;
   if (a3.fit && !design.approach3.identifiable && pointsMode === 'final') {
     a3Warnings.push(`approach 3: not identified by this sweep's design: ${design.approach3.reason}`);
@@ -124,6 +127,22 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
 }
 
 /** The three a's with intervals, and their spread over the approaches the design identifies. */
+/**
+ * The widest 90 % bootstrap interval of a that still counts as determined by the runs. An
+ * interval wider than this (e.g. [0.05, 0.92]) says the data admit almost any allocation,
+ * whatever the design: the approach is then reported "not identifiable" with the interval.
+ */
+export const MAX_A_INTERVAL = 0.5;
+
+/** The design's verdict, overturned when the bootstrap interval of a is too wide to mean anything. */
+export function determined(d: Identifiability, ci: [number, number] | undefined): Identifiability {
+  if (!d.identifiable || !ci || !(ci[1] - ci[0] > MAX_A_INTERVAL)) return d;
+  return {
+    identifiable: false,
+    reason: `its 90 % bootstrap interval for a, [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}], is wider than ${MAX_A_INTERVAL}: the runs do not determine it`,
+  };
+}
+
 export function agreement(a1: Approach1, a2: Approach2, a3: Approach3 | null): Agreement {
   const a: Agreement['a'] = [];
   if (a1.n_opt) a.push({ approach: 1, value: a1.n_opt.exponent, ci: a1.ci?.a, identifiable: a1.design?.identifiable ?? true });
