@@ -142,7 +142,7 @@ describe('Approach 3 fit', () => {
   });
 });
 
-// The 23 final losses of the laptop IsoFLOP sweep (configs/sweep-isoflop.json, 1,024-window final
+// The 23 final losses of the first laptop IsoFLOP ladder (three 2-layer models at its top; 1,024-window final
 // evaluations), as [N_total, D, L]. Per size, dL/d ln D at D ≈ 1.4M tokens is −0.14 for N = 8.8K and −0.50
 // for N = 43K: the runs do not follow the separable E + A/N^α + B/D^β (whose D-slope at a given D is the
 // same for every N), and the fit answers by pinning E at the lowest loss with a steep β.
