@@ -208,6 +208,17 @@ export function logComputeX(domain: [number, number], flops: string, field = 'co
   };
 }
 
+/** y channel: validation loss on a linear axis with plain tick labels. */
+export function linLossY(domain: [number, number], field = 'loss'): PositionEncoding {
+  return {
+    field,
+    type: 'quantitative',
+    title: LOSS_TITLE,
+    scale: { domain, nice: false, zero: false },
+    axis: { values: niceTicks(...domain, 8), labelExpr: LABEL_PLAIN },
+  };
+}
+
 /** y channel: validation loss on a log axis with plain tick labels. */
 export function logLossY(domain: [number, number], field = 'loss'): PositionEncoding {
   return {

@@ -19,7 +19,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
 import { fitLine } from '../../fit/regression.ts';
 import {
-  LABEL_PLAIN, LOSS_TITLE, chartFrame, fmtCount, linDomain, logComputeX, logDomain, logLossY, niceTicks, plural, seriesColors,
+  linLossY, chartFrame, fmtCount, linDomain, logComputeX, logDomain, logLossY, niceTicks, plural, seriesColors,
 } from '../theme.ts';
 
 interface BlogSeries {
@@ -98,13 +98,7 @@ export function blogLossVsStepSpec(runs: RunData[], _report: FitReport): TopLeve
         scale: { domain: stepDomain, nice: false, zero: false },
         axis: { values: niceTicks(...stepDomain, 8), labelExpr: "format(datum.value, ',')" },
       },
-      y: {
-        field: 'loss',
-        type: 'quantitative',
-        title: LOSS_TITLE,
-        scale: { domain: lossDomain, nice: false, zero: false },
-        axis: { values: niceTicks(...lossDomain, 8), labelExpr: LABEL_PLAIN },
-      },
+      y: linLossY(lossDomain),
       color: { field: 'series', type: 'nominal', title: 'model', scale: seriesColors(series.map((s) => s.label)) },
     },
     layer: [

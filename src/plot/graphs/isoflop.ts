@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, IsoFlopProfile, RunData } from '../../fit/types.ts';
 import { paramsTitle } from '../series.ts';
 import {
-  INK, LABEL_PLAIN, LABEL_SI, LOSS_TITLE, fmtCount, fmtSci, linDomain, logDomain, logTicks, niceTicks, viridis, type Layer, type PositionEncoding, type ColorEncoding, chartFrame,
+  INK, LABEL_SI, linLossY, fmtCount, fmtSci, linDomain, logDomain, logTicks, viridis, type Layer, type PositionEncoding, type ColorEncoding, chartFrame,
 } from '../theme.ts';
 
 export function isoflopSkipReason(report: FitReport): string | null {
@@ -58,13 +58,7 @@ export function isoflopSpec(_runs: RunData[], report: FitReport): TopLevelSpec {
     scale: { type: 'log', domain: nDomain, nice: false },
     axis: { values: logTicks(...nDomain), labelExpr: LABEL_SI },
   };
-  const y: PositionEncoding = {
-    field: 'loss',
-    type: 'quantitative',
-    title: LOSS_TITLE,
-    scale: { domain: lDomain, nice: false, zero: false },
-    axis: { values: niceTicks(...lDomain, 8), labelExpr: LABEL_PLAIN },
-  };
+  const y: PositionEncoding = linLossY(lDomain);
   const color: ColorEncoding = {
     field: 'budget',
     type: 'nominal',

@@ -8,7 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { FitReport, RunData } from '../../fit/types.ts';
 import { seriesOf } from '../series.ts';
 import {
-  LABEL_PLAIN, LABEL_SI, LOSS_TITLE, linDomain, logDomain, logTicks, niceTicks, plural, seriesColors, chartFrame,
+  linLossY, LABEL_SI, linDomain, logDomain, logTicks, niceTicks, plural, seriesColors, chartFrame,
 } from '../theme.ts';
 
 export interface LossVsStepPoint {
@@ -54,13 +54,7 @@ export function lossVsStepSpec(runs: RunData[], report: FitReport): TopLevelSpec
         scale: log ? { type: 'log', domain: stepDomain, nice: false } : { domain: stepDomain, nice: false, zero: false },
         axis: log ? { values: logTicks(...stepDomain), labelExpr: LABEL_SI } : { values: niceTicks(...stepDomain, 8), labelExpr: "format(datum.value, ',')" },
       },
-      y: {
-        field: 'loss',
-        type: 'quantitative',
-        title: LOSS_TITLE,
-        scale: { domain: lossDomain, nice: false, zero: false },
-        axis: { values: niceTicks(...lossDomain, 8), labelExpr: LABEL_PLAIN },
-      },
+      y: linLossY(lossDomain),
       color: {
         field: 'series',
         type: 'nominal',
