@@ -4,7 +4,8 @@
 # into one file small enough to carry: .gpucheck/bundle.tar.xz (32 MB as built here) holding
 #   node              this machine's Node binary (linux-x64)
 #   chinchilla.mjs    the CLI bundled by esbuild (tfjs, yargs, zod, tokenizers … inside)
-#   node_modules/     only what cannot be bundled: webgpu (dawn.node for linux-x64) and @resvg
+#   node_modules/     only what cannot be bundled: webgpu (dawn.node for linux-x64), @resvg and
+#                     fast-crc32c (loads its implementation by a dynamic require)
 # (no wasm backend inside: doctor shows it failing there, which does not matter for the GPU check)
 # gpu-check.sh unpacks it to /tmp when node or node_modules are missing. Build it here, from the
 # repo root, after `npm ci`:   scripts/gpu-bundle.sh
@@ -22,12 +23,14 @@ await main(process.argv.slice(2));
 EOF
 npx esbuild "$stage/entry.mjs" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/out/chinchilla.mjs" \
-  --external:webgpu --external:@resvg/resvg-js --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  --external:webgpu --external:@resvg/resvg-js --external:fast-crc32c --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
   --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
 mkdir -p "$stage/out/node_modules/webgpu/dist" "$stage/out/node_modules/@resvg"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/out/node_modules/webgpu/"
 cp -r node_modules/webgpu/dist/linux-x64 "$stage/out/node_modules/webgpu/dist/"
 cp -r node_modules/@resvg/resvg-js node_modules/@resvg/resvg-js-linux-x64-gnu "$stage/out/node_modules/@resvg/"
+# fast-crc32c (tfrecord's CRC, for --tensorboard) picks its implementation by require() of relative paths
+cp -r node_modules/fast-crc32c "$stage/out/node_modules/"
 cp "$(command -v node)" "$stage/out/node"
 mkdir -p .gpucheck
 tar -C "$stage/out" -cf - . | xz -6 -T0 >.gpucheck/bundle.tar.xz

@@ -99,8 +99,8 @@ printf '\n%-9s %12s %12s %10s %9s  %s\n' model params tokens/s GFLOP/s "% peak" 
 for m in $MODELS; do
   json="$results/gpu-check-$m.json"
   if ! chinchilla bench --backend webgpu --gpu-adapter "$ADAPTER" --model "$tmp/$m.json" --tokenizer gpt2 \
-    --batch 32 --steps "$STEPS" --warmup-steps "$WARMUP" --json >"$json" 2>"$results/gpu-check-$m.err"; then
-    echo "$m: bench failed:"; grep -v '^Warning: ' "$results/gpu-check-$m.err" | tail -5
+    --batch 32 --steps "$STEPS" --warmup-steps "$WARMUP" --json >"$json" 2>"$tmp/gpu-check-$m.err"; then
+    echo "$m: bench failed:"; grep -v '^Warning: ' "$tmp/gpu-check-$m.err" | tail -5
     continue
   fi
   PEAK="$PEAK" "$NODE" -e '
@@ -111,3 +111,19 @@ for m in $MODELS; do
   ' "$json"
 done
 [ -n "$PEAK" ] && echo "fp32 peak used: $PEAK TFLOP/s ($GPU_NAME)" || echo "fp32 peak unknown for '$GPU_NAME': set GPU_FP32_TFLOPS"
+
+# 5. Optional: the same 20 training steps on the GPU as on the CPU (DATA_DIR = a folder holding
+#    wikitext-2/wiki.*.tokens[.gz], e.g. a copy of ../shared/datasets carried in .gpucheck/data).
+#    Same seed, one worker, so the batches are the same; compare metrics.csv with a CPU run of
+#    the printed command with --backend wasm: the losses should agree to float32 rounding.
+if [ -n "${DATA_DIR:-}" ]; then
+  train=(train --model "$tmp/blog-64.json" --tokenizer gpt2 --dataset wikitext-2-v1 --data-dir "$DATA_DIR"
+    --workers 1 --steps 20 --batch 8 --lr 1e-3 --eval-interval 10 --eval-windows 16 --final-eval-windows 64)
+  echo; echo "== chinchilla ${train[*]} --backend webgpu"
+  if chinchilla "${train[@]}" --backend webgpu --gpu-adapter "$ADAPTER" --out "$tmp/gpu-train" >"$results/gpu-train.log" 2>&1; then
+    cp "$tmp/gpu-train/metrics.csv" "$results/gpu-train-metrics.csv"
+    cut -d, -f1,6,7,11 "$tmp/gpu-train/metrics.csv"
+  else
+    echo "training on the GPU failed:"; grep -v '^Warning: ' "$results/gpu-train.log" | tail -8
+  fi
+fi
