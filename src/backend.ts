@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { PLAIN_LAYOUTS, WASM_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
+import { PLAIN_LAYOUTS, WASM_LAYOUTS, WEBGPU_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
 import type { BackendAttempt, BackendName, BackendProfile } from './backendProfile.ts';
 export type { BackendAttempt, BackendName } from './backendProfile.ts';
 import { UserError } from './util/errors.ts';
@@ -344,7 +344,7 @@ function profileFor(info: TryInfo, attempts: BackendAttempt[], overrides: Profil
     device: info.device,
     ...(info.threads !== undefined ? { threads: info.threads } : {}),
     attempts,
-    kernels: info.backend === 'wasm' ? WASM_LAYOUTS : PLAIN_LAYOUTS,
+    kernels: kernelLayouts(info.tfBackend),
     memoryBudgetBytes: overrides.memoryBudgetMb !== undefined ? overrides.memoryBudgetMb * MB : (info.memoryBudgetBytes ?? t.budgetMb * MB),
     defaultWorkers: t.cpuBound ? availableParallelism() : 1,
     bitReproducible: t.bitReproducible,
@@ -362,5 +362,5 @@ export interface ProfileOverrides {
 
 /** The kernel layouts of a tfjs backend by its registered name (for scripts and tests). */
 export function kernelLayouts(tfBackend: string = tf.getBackend()): KernelLayouts {
-  return tfBackend === 'wasm' ? WASM_LAYOUTS : PLAIN_LAYOUTS;
+  return tfBackend === 'wasm' ? WASM_LAYOUTS : tfBackend === 'webgpu' ? WEBGPU_LAYOUTS : PLAIN_LAYOUTS;
 }

@@ -41,7 +41,7 @@ describe('backends', () => {
     const wasm = await initBackend('wasm', { quiet: true });
     expect(wasm).toMatchObject({
       name: 'wasm',
-      kernels: { attention: 'per-sequence', tiledTranspose: true, hostGather: true },
+      kernels: { attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' },
       memoryBudgetBytes: 1500 * 2 ** 20,
       defaultWorkers: availableParallelism(),
       bitReproducible: true,
@@ -52,7 +52,7 @@ describe('backends', () => {
     expect((await initBackend('wasm', { quiet: true, memoryBudgetMb: 256 })).memoryBudgetBytes).toBe(256 * 2 ** 20);
     expect((await initBackend('wasm', { quiet: true })).memoryBudgetBytes).toBe(1500 * 2 ** 20);
     const cpu = await initBackend('cpu', { quiet: true });
-    expect(cpu).toMatchObject({ name: 'cpu', kernels: { attention: 'batched', tiledTranspose: false, hostGather: false }, memoryBudgetBytes: 3000 * 2 ** 20 });
+    expect(cpu).toMatchObject({ name: 'cpu', kernels: { attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' }, memoryBudgetBytes: 3000 * 2 ** 20 });
   });
 
   it.skipIf(hasNode || hasNodeGpu || hasGpuAdapter)('auto passes over the absent libtensorflow packages and software WebGPU adapters, and says why', async () => {

@@ -58,9 +58,10 @@ describe('layout helpers equal the plain ops', () => {
   }
 
   it('prefers per-sequence attention, tiles and host gathers on wasm only (where they were faster)', () => {
-    expect(kernelLayouts('wasm')).toEqual({ attention: 'per-sequence', tiledTranspose: true, hostGather: true });
-    expect(kernelLayouts('cpu')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false });
-    expect(kernelLayouts('tensorflow')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false });
+    expect(kernelLayouts('wasm')).toEqual({ attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' });
+    expect(kernelLayouts('cpu')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' });
+    expect(kernelLayouts('webgpu')).toMatchObject({ attention: 'batched', targetGather: 'per-row' });
+    expect(kernelLayouts('tensorflow')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' });
   });
 });
 

@@ -16,6 +16,8 @@ import { listAdapters, pickAdapter, type WebGpuAdapter } from '../src/gpu/webgpu
 import { UserError } from '../src/util/errors.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
+import { headCrossEntropy, headTokenLosses } from '../src/model/ops.ts';
+import { useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { parseTrainConfig } from '../src/train/config.ts';
 import { readMetricsCsv } from '../src/train/metrics.ts';
 import { trainRun } from '../src/train/trainer.ts';
@@ -113,6 +115,31 @@ describe('pickAdapter (which adapter --backend and --gpu-adapter get)', () => {
 describe.runIf(required && !adapter)('webgpu in CI', () => {
   it('has Dawn and Mesa (CHINCHILLA_REQUIRE_WEBGPU=1)', () => {
     throw new Error(why);
+  });
+});
+
+/** The head's loss with rows × vocab above 2^24 (GPT-2's vocabulary at 512 rows is 25.7M), on `backend`. */
+async function bigHeadLoss(backend: 'cpu' | 'webgpu'): Promise<{ train: number; evalMean: number; last: number }> {
+  const info = await initBackend(backend, { quiet: true, gpuAdapter: backend === 'webgpu' ? String(adapter!.index) : undefined });
+  useKernelLayouts(info.kernels); // as the model does: webgpu takes the per-row target gather
+  const [rows, V, d] = [400, 50257, 8]; // 400 × 50257 = 20.1M > 2^24 = 16.8M
+  const x = tf.tensor2d(Float32Array.from({ length: rows * d }, (_, i) => Math.sin(i * 0.7)), [rows, d]);
+  const W = tf.tensor2d(Float32Array.from({ length: V * d }, (_, i) => Math.cos(i * 1.3)), [V, d]);
+  const t = tf.tensor1d(Int32Array.from({ length: rows }, (_, i) => (i * 7919) % V), 'int32');
+  const train = headCrossEntropy(x, W, t, rows);
+  const ev = headTokenLosses(x, W, t, rows);
+  const out = { train: (await train.data())[0]!, evalMean: (await ev.mean.data())[0]!, last: (await ev.rows.data())[rows - 1]! };
+  tf.dispose([x, W, t, train, ev.mean, ev.rows]);
+  return out;
+}
+
+describe.skipIf(!adapter)('webgpu: the loss where rows × vocab passes 2^24', () => {
+  // tfjs-webgpu reads gather indices as float32; a flat row·V + t index lost its low bits there
+  it('matches cpu (the target of each row is picked along the vocabulary, not by a flat index)', async () => {
+    const cpu = await bigHeadLoss('cpu');
+    const gpu = await bigHeadLoss('webgpu');
+    console.log(`[webgpu] 400 × 50257 head loss: cpu ${cpu.train} webgpu ${gpu.train}; last row ${cpu.last} vs ${gpu.last}`);
+    for (const k of ['train', 'evalMean', 'last'] as const) expect(Math.abs(gpu[k] - cpu[k]) / cpu[k], k).toBeLessThan(LOSS_RTOL);
   });
 });
 

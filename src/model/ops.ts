@@ -210,9 +210,20 @@ function batchedAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape
  * (one extra N·d·V matmul) so that at most one chunk of [rows, V] is alive —
  * what lets a 50257-token vocabulary fit the wasm heap.
  */
+/**
+ * P[i, t_i] of each row of p [n, V], in the form the kernel layouts name (./kernels/layouts.ts,
+ * targetGather): a flat gather at row·V + t_i, or a gather along the vocabulary with one index
+ * per row. The same values either way.
+ */
+function targetProbs(p: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [n, V] = p.shape;
+  if (activeKernelLayouts().targetGather === 'per-row') return tf.reshape(tf.gather(p, tf.reshape(targets, [n, 1]), 1, 1), [n]);
+  const flat = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), targets); // row·V + t_i
+  return tf.gather(tf.reshape(p, [-1]), flat) as tf.Tensor1D;
+}
+
 export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tensor1D, chunkRows: number): tf.Scalar {
   const N = x.shape[0];
-  const V = W.shape[0];
   const rows = Math.max(1, Math.min(N, Math.floor(chunkRows)));
   const chunks: [number, number][] = [];
   for (let r = 0; r < N; r += rows) chunks.push([r, Math.min(N, r + rows)]);
@@ -222,9 +233,6 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
     single ? t : (tf.slice(t, r0, r1 - r0) as tf.Tensor<R>);
   /** Softmax of one chunk's logits: [n, d]·[d, V] -> [n, V]. */
   const probs = (xc: tf.Tensor2D, wT: tf.Tensor2D) => tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D;
-  /** Flat index of each row's target inside an [n, V] matrix: row·V + target. */
-  const flatTargetIndex = (t: tf.Tensor1D) =>
-    tf.add(tf.mul(tf.range(0, t.shape[0], 1, 'int32'), tf.scalar(V, 'int32')), t) as tf.Tensor1D;
 
   const f = op<tf.Scalar>(([x, W], save) => {
     const wT = tf.transpose(W!) as tf.Tensor2D; // [d, V]
@@ -234,7 +242,7 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
       // One tidy per chunk: only this chunk's [n, V] is alive at a time.
       const [sum, p] = tf.tidy(() => {
         const p = probs(rowsOf(x as tf.Tensor2D, r0, r1), wT);
-        const pt = tf.gather(tf.reshape(p, [-1]), flatTargetIndex(rowsOf(targets, r0, r1))); // P[i, t_i]
+        const pt = targetProbs(p, rowsOf(targets, r0, r1)); // P[i, t_i]
         const sum = tf.neg(tf.sum(tf.log(tf.maximum(pt, 1e-30))));
         return single ? [sum, p] : [sum];
       });
@@ -278,7 +286,6 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
  */
 export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tensor1D, chunkRows: number): { mean: tf.Scalar; rows: tf.Tensor1D } {
   const N = x.shape[0];
-  const V = W.shape[0];
   const size = Math.max(1, Math.min(N, Math.floor(chunkRows)));
   const single = size >= N;
   return tf.tidy(() => {
@@ -290,8 +297,7 @@ export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tens
       const xc = single ? x : (tf.slice(x, r0, n) as tf.Tensor2D);
       const tc = single ? targets : (tf.slice(targets, r0, n) as tf.Tensor1D);
       const p = tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D; // [n, V]
-      const at = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(V, 'int32')), tc); // row·V + target
-      const logPt = tf.log(tf.maximum(tf.gather(tf.reshape(p, [-1]), at), 1e-30)); // log P[i, t_i]
+      const logPt = tf.log(tf.maximum(targetProbs(p, tc), 1e-30)); // log P[i, t_i]
       total = tf.add(total, tf.neg(tf.sum(logPt)));
       parts.push(tf.neg(logPt));
     }

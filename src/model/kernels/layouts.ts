@@ -14,19 +14,28 @@
  *                   On cpu the tiles are 3–4× slower.
  *   hostGather      wasm's GatherV2 takes 17 ms for 4096 rows of 128; copying the rows
  *                   on the host 1.5 ms (a synchronous read-back: only for backends that have one).
+ *   targetGather    the loss's P[i, t_i]: one flat gather at row·V + t_i, or a gather along the
+ *                   vocabulary with one index per row (batchDims 1). tfjs-webgpu reads gather
+ *                   indices as float32, exact only below 2^24 (a flat index over 512 rows of
+ *                   GPT-2's 50257 tokens is 25.7M), so webgpu takes per-row; wasm's GatherV2 with
+ *                   batchDims reads out of bounds, so the rest take flat (int32, exact). Same values.
  * libtensorflow and GPU backends keep the plain, batched forms (and their data on the device).
  */
 export interface KernelLayouts {
   attention: 'batched' | 'per-sequence';
   tiledTranspose: boolean;
   hostGather: boolean;
+  targetGather: 'flat' | 'per-row';
 }
 
 /** The plain forms: right for every backend, fastest on libtensorflow, cpu and GPUs. */
-export const PLAIN_LAYOUTS: KernelLayouts = { attention: 'batched', tiledTranspose: false, hostGather: false };
+export const PLAIN_LAYOUTS: KernelLayouts = { attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' };
+
+/** webgpu: the plain forms, with the loss's targets gathered per row (float32 gather indices). */
+export const WEBGPU_LAYOUTS: KernelLayouts = { ...PLAIN_LAYOUTS, targetGather: 'per-row' };
 
 /** The forms the wasm backend (XNNPACK) runs fastest. */
-export const WASM_LAYOUTS: KernelLayouts = { attention: 'per-sequence', tiledTranspose: true, hostGather: true };
+export const WASM_LAYOUTS: KernelLayouts = { attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' };
 
 let active: KernelLayouts = PLAIN_LAYOUTS;
 
