@@ -66,6 +66,24 @@ describe('sweep files', () => {
     expect(p.runs[1]!.train.steps / p.runs[0]!.train.steps).toBeCloseTo(10, 1);
   });
 
+  it('gives an isoflop size its own learning rate ({ "model", "lr" }); the CLI still wins', () => {
+    const wide = { ...tiny, d_model: 32, name: 'w32' };
+    const f = write('iso-lr.json', {
+      base: { tokenizer: 'byte', batch: 4, lr: 8e-3 },
+      isoflop: { budgets: [1e10, 1e11], models: [tiny, { model: wide, lr: 4e-3 }], min_steps: 1 },
+    });
+    const p = loadSweep(f);
+    expect(p.runs.map((r) => [r.model.d_model, r.train.lr])).toEqual([
+      [16, 8e-3],
+      [32, 4e-3],
+      [16, 8e-3],
+      [32, 4e-3],
+    ]);
+    expect(loadSweep(f, { lr: 1e-3 }).runs.map((r) => r.train.lr)).toEqual([1e-3, 1e-3, 1e-3, 1e-3]);
+    const bad = write('iso-lr-bad.json', { base: { tokenizer: 'byte' }, isoflop: { budgets: [1e10], models: [{ model: wide, lr: 1e-3, steps: 5 }] } });
+    expect(() => loadSweep(bad)).toThrow(/isoflop\.models\.0/);
+  });
+
   it('rejects bad files with errors that name the field', () => {
     const cases: [unknown, RegExp][] = [
       ['{ not json', /not valid JSON/],

@@ -17,7 +17,8 @@ import { parseOrThrow } from '../util/zod.ts';
  *       the product of lists (sizes × learning rates × seeds × …);
  *   { "base": {...}, "isoflop": { "budgets": [1e13, 1e14], "models": [...] } }
  *       Chinchilla's IsoFLOP profiles (Approach 2): each model gets the number
- *       of steps that spends the budget, C ≈ 6·N·D with D = steps·batch·context.
+ *       of steps that spends the budget, C ≈ 6·N·D with D = steps·batch·context;
+ *       a model entry may be { "model": …, "lr": … } to give that size its own LR.
  *
  * `base` holds TrainConfig keys (tokenizer, dataset, steps, batch, lr, …) and
  * optionally `model`. A model is a preset path (relative to the sweep file or
@@ -41,9 +42,20 @@ const GridFields = z
   })
   .refine((g) => Object.keys(g).length > 0, 'grid needs at least one list, e.g. "model": [...]');
 
+/**
+ * One size of an IsoFLOP ladder: a model, or { "model": …, "lr": … } with that size's peak learning
+ * rate (small transformers want a smaller one as they widen; the same LR for every size lets the
+ * widest fail to train and bends the profiles).
+ */
+const IsoflopModel = z.union([
+  z.string().min(1),
+  z.strictObject({ model: ModelRef, lr: z.number().positive().optional() }),
+  z.record(z.string(), z.unknown()).refine((r) => !('model' in r), 'an entry with "model" takes only "model" and "lr"'),
+]);
+
 const IsoflopFields = z.strictObject({
   budgets: z.array(z.number().positive()).min(1, 'give at least one compute budget in FLOPs'),
-  models: z.array(ModelRef).min(1, 'give at least one model'),
+  models: z.array(IsoflopModel).min(1, 'give at least one model'),
   /** which parameter count N enters C = 6·N·D (default total, matching flops_6nd) */
   params: z.enum(['total', 'non-embedding']).default('total'),
   /** runs needing fewer steps than this are left out (their loss would mean little) */
@@ -158,7 +170,12 @@ export function loadSweep(file: string, overrides: Partial<TrainConfig> = {}): S
   } else {
     kind = 'isoflop';
     const iso = s.isoflop!;
-    specs = iso.budgets.flatMap((budget) => iso.models.map((model) => ({ model, train: { ...baseTrain }, budget })));
+    const sizes = iso.models.map((m) =>
+      typeof m === 'object' && 'model' in m
+        ? { model: m.model as Spec['model'], train: m.lr !== undefined ? { ...baseTrain, lr: m.lr } : { ...baseTrain } }
+        : { model: m as Spec['model'], train: { ...baseTrain } },
+    );
+    specs = iso.budgets.flatMap((budget) => sizes.map(({ model, train }) => ({ model, train: { ...train }, budget })));
   }
 
   const runs: PlannedRun[] = [];
