@@ -36,8 +36,9 @@ describe('layout helpers equal the plain ops', () => {
     it(`transpose2d, matMulTN, colSum and gatherRows on ${backend}`, async () => {
       await tf.setBackend(backend);
       useKernelLayouts(kernelLayouts(backend)); // what the backend profile gives the model
-      // 64×96 is cut into 32×32 tiles on wasm; 12×40 is not (12 is no multiple of 8)
-      for (const [r, c] of [[64, 96], [12, 40]] as const) {
+      // 256×96 is cut into 32×32 tiles on wasm; 64×96 is small enough for the plain
+      // transpose; 12×40 is not tiled either (12 is no multiple of 8)
+      for (const [r, c] of [[256, 96], [64, 96], [12, 40]] as const) {
         const x = randn([r, c], r) as tf.Tensor2D;
         expect(maxAbsDiff(transpose2d(x), tf.transpose(x))).toBe(0);
         expect(maxAbsDiff(colSum(x), tf.sum(x, 0))).toBeLessThan(1e-4);
@@ -65,8 +66,8 @@ describe('layout helpers equal the plain ops', () => {
 });
 
 describe('attention layouts', () => {
-  // context 32 (tiled on wasm) and 12 (not); 4 heads of 8
-  for (const context of [32, 12]) {
+  // context 160 ([T, T] blocks tiled on wasm), 32 (small: plain transposes) and 12 (not tiled); 4 heads of 8
+  for (const context of [160, 32, 12]) {
     for (const backend of ['wasm', 'cpu']) {
       it(`per-sequence and batched give the same loss and gradients (${backend}, T = ${context})`, async () => {
         await tf.setBackend(backend);
