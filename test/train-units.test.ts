@@ -65,8 +65,8 @@ describe('AdamW', () => {
     opt.dispose();
   });
 
-  for (const backend of ['wasm', 'cpu']) {
-    it(`updates all tensors as one flat vector with the bits of a per-tensor update (${backend})`, async () => {
+  for (const [backend, groupElements] of [['wasm', undefined], ['cpu', undefined], ['wasm', 16]] as const) {
+    it(`updates tensors as flat vectors with the bits of a per-tensor update (${backend}, groups of ${groupElements ?? 'all'})`, async () => {
       await initBackend(backend as 'wasm' | 'cpu', { quiet: true });
       const rng = new Rng(5);
       const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
@@ -75,7 +75,8 @@ describe('AdamW', () => {
       const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(rand(s)), decay: decays[i]! }));
       const ref = params.map((p) => ({ p: tf.variable(p.variable.clone()), m: tf.variable(tf.zerosLike(p.variable)), v: tf.variable(tf.zerosLike(p.variable)), decay: p.decay }));
       const o = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
-      const opt = new AdamW(params, o);
+      // groups of at most 16 elements: [3,4] + [4], then [2,5] alone, then [7]
+      const opt = new AdamW(params, { ...o, ...(groupElements ? { groupElements } : {}) });
       const before = tf.memory().numTensors;
       for (let t = 1; t <= 3; t++) {
         const grads = shapes.map((s) => rand(s));
