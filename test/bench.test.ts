@@ -8,13 +8,14 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../src/backend.ts';
 import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
-import { colSum, gatherRows, matMulTN, transpose2d, type AttentionLayout } from '../src/model/ops.ts';
+import { causalMask, causalSelfAttention, colSum, gatherRows, matMulTN, transpose2d, type AttentionLayout } from '../src/model/ops.ts';
+import { dropoutKeep } from '../src/model/kernels/perSequenceAttention.ts';
 import { kernelLayouts } from '../src/backend.ts';
 import { PLAIN_LAYOUTS, useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { randomTokens, timeSteps } from '../src/train/bench.ts';
 import { parseTrainConfig } from '../src/train/config.ts';
 import { PhaseTimer } from '../src/train/step.ts';
-import { Rng } from '../src/util/rng.ts';
+import { hashSeed, Rng } from '../src/util/rng.ts';
 import { cli } from './helpers/train.ts';
 
 beforeAll(async () => {
@@ -36,8 +37,9 @@ describe('layout helpers equal the plain ops', () => {
     it(`transpose2d, matMulTN, colSum and gatherRows on ${backend}`, async () => {
       await tf.setBackend(backend);
       useKernelLayouts(kernelLayouts(backend)); // what the backend profile gives the model
-      // 64×96 is cut into 32×32 tiles on wasm; 12×40 is not (12 is no multiple of 8)
-      for (const [r, c] of [[64, 96], [12, 40]] as const) {
+      // 256×96 is cut into 32×32 tiles on wasm; 64×96 is small enough for the plain
+      // transpose; 12×40 is not tiled either (12 is no multiple of 8)
+      for (const [r, c] of [[256, 96], [64, 96], [12, 40]] as const) {
         const x = randn([r, c], r) as tf.Tensor2D;
         expect(maxAbsDiff(transpose2d(x), tf.transpose(x))).toBe(0);
         expect(maxAbsDiff(colSum(x), tf.sum(x, 0))).toBeLessThan(1e-4);
@@ -66,8 +68,8 @@ describe('layout helpers equal the plain ops', () => {
 });
 
 describe('attention layouts', () => {
-  // context 32 (tiled on wasm) and 12 (not); 4 heads of 8
-  for (const context of [32, 12]) {
+  // context 160 ([T, T] blocks tiled on wasm), 32 (small: plain transposes) and 12 (not tiled); 4 heads of 8
+  for (const context of [160, 32, 12]) {
     for (const backend of ['wasm', 'cpu']) {
       it(`per-sequence and batched give the same loss and gradients (${backend}, T = ${context})`, async () => {
         await tf.setBackend(backend);
@@ -98,6 +100,39 @@ describe('attention layouts', () => {
         tf.dispose([x, y, ...batched.grads, ...perSeq.grads]);
       });
     }
+  }
+});
+
+describe('per-sequence attention with dropout', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    it(`equals autodiff of the same equations and keep masks (${backend})`, async () => {
+      await tf.setBackend(backend);
+      const [B, T, H, hd, rate, seed] = [2, 32, 2, 8, 0.3, 17];
+      const d = H * hd;
+      const qkv = tf.mul(randn([B * T, 3 * d], 4), 2) as tf.Tensor2D;
+      const gy = randn([B * T, d], 5);
+      const mask = causalMask(T);
+      const ours = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttention(x as tf.Tensor2D, mask, { B, T, H, dropout: rate, seed, layout: 'per-sequence' }), gy)))(qkv);
+      // reference: plain tf ops, tfjs's own gradients; keep masks as perSequenceAttention draws them
+      const ref = tf.grad((x: tf.Tensor) => {
+        const heads: tf.Tensor[] = [];
+        for (let b = 0; b < B; b++) {
+          const rows = tf.slice(x, [b * T, 0], [T, 3 * d]);
+          const ys: tf.Tensor[] = [];
+          for (let h = 0; h < H; h++) {
+            const [q, k, v] = [0, 1, 2].map((c) => tf.slice(rows, [0, c * d + h * hd], [T, hd]));
+            const p = tf.softmax(tf.add(tf.div(tf.matMul(q!, k!, false, true), Math.sqrt(hd)), mask));
+            ys.push(tf.matMul(tf.mul(p, dropoutKeep<tf.Rank.R2>([T, T], rate, hashSeed(seed, b, h))), v!));
+          }
+          heads.push(tf.concat(ys, 1));
+        }
+        return tf.sum(tf.mul(tf.concat(heads, 0), gy));
+      })(qkv);
+      const scale = tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0]!);
+      expect(scale).toBeGreaterThan(0.1);
+      expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-5 * scale);
+      tf.dispose([qkv, gy, mask, ours, ref]);
+    });
   }
 });
 

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.ts';
 import { AdamW, clipByGlobalNorm } from '../src/train/adamw.ts';
+import { Rng } from '../src/util/rng.ts';
 import { loadCheckpoint, saveCheckpoint, checkpointPath } from '../src/train/checkpoint.ts';
 import { MetricsCsv, readMetricsCsv } from '../src/train/metrics.ts';
 import { learningRate } from '../src/train/schedule.ts';
@@ -62,6 +64,50 @@ describe('AdamW', () => {
     expect(opt.t).toBe(2);
     opt.dispose();
   });
+
+  for (const [backend, groupElements] of [['wasm', undefined], ['cpu', undefined], ['wasm', 16]] as const) {
+    it(`updates tensors as flat vectors with the bits of a per-tensor update (${backend}, groups of ${groupElements ?? 'all'})`, async () => {
+      await initBackend(backend as 'wasm' | 'cpu', { quiet: true });
+      const rng = new Rng(5);
+      const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+      const shapes = [[3, 4], [4], [2, 5], [7]];
+      const decays = [true, false, true, false];
+      const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(rand(s)), decay: decays[i]! }));
+      const ref = params.map((p) => ({ p: tf.variable(p.variable.clone()), m: tf.variable(tf.zerosLike(p.variable)), v: tf.variable(tf.zerosLike(p.variable)), decay: p.decay }));
+      const o = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+      // groups of at most 16 elements: [3,4] + [4], then [2,5] alone, then [7]
+      const opt = new AdamW(params, { ...o, ...(groupElements ? { groupElements } : {}) });
+      const before = tf.memory().numTensors;
+      for (let t = 1; t <= 3; t++) {
+        const grads = shapes.map((s) => rand(s));
+        const lr = 0.01 * t;
+        opt.step(grads, lr);
+        // the per-tensor update this replaced (torch.optim.AdamW's order of operations)
+        tf.tidy(() =>
+          ref.forEach((r, i) => {
+            const g = grads[i]!;
+            const m = r.m.mul(o.beta1).add(g.mul(1 - o.beta1));
+            const v = r.v.mul(o.beta2).add(g.square().mul(1 - o.beta2));
+            r.m.assign(m);
+            r.v.assign(v);
+            const update = m.div(1 - o.beta1 ** t).div(v.div(1 - o.beta2 ** t).sqrt().add(o.eps));
+            const w = r.decay ? r.p.mul(1 - lr * o.weightDecay) : r.p;
+            r.p.assign(w.sub(update.mul(lr)));
+          }),
+        );
+        tf.dispose(grads);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      ref.forEach((r, i) => {
+        expect(Array.from(params[i]!.variable.dataSync())).toEqual(Array.from(r.p.dataSync()));
+        expect(Array.from(opt.m[i]!.dataSync())).toEqual(Array.from(r.m.dataSync()));
+        expect(Array.from(opt.v[i]!.dataSync())).toEqual(Array.from(r.v.dataSync()));
+        expect(params[i]!.variable.shape).toEqual(shapes[i]);
+      });
+      opt.dispose();
+      tf.dispose([...params.map((p) => p.variable), ...ref.flatMap((r) => [r.p, r.m, r.v])]);
+    });
+  }
 
   it('clips by global norm', () => {
     const { grads, norm } = clipByGlobalNorm([tf.tensor1d([3, 0]), tf.tensor1d([4])], 1);

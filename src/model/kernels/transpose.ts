@@ -15,10 +15,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { activeKernelLayouts } from './layouts.ts';
 
+/**
+ * Up to this many elements wasm's plain 2-D transpose beats the tiles (one core, median
+ * of 100: [64, 64] 5 vs 14 µs, [64, 128] 8 vs 22 µs, [2048, 8] 8 vs 25 µs; at
+ * [128, 128] a tie, 46 vs 34–60 µs; from [2048, 32] on the plain one is 5–9× slower).
+ */
+const PLAIN_TRANSPOSE_MAX = 16384;
+
 /** xᵀ for x [r, c]; through b×b tiles (b = 32, 16 or 8 dividing r and c) where that is faster. */
 export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   const [r, c] = x.shape;
-  const b = activeKernelLayouts().tiledTranspose ? [32, 16, 8].find((b) => r % b === 0 && c % b === 0) : undefined;
+  const tiled = activeKernelLayouts().tiledTranspose && r * c > PLAIN_TRANSPOSE_MAX;
+  const b = tiled ? [32, 16, 8].find((b) => r % b === 0 && c % b === 0) : undefined;
   if (b === undefined) return tf.transpose(x);
   return tf.tidy(() => {
     // [r/b, b, c/b, b] -> [c/b, r/b, b, b]: tile (j, i) transposed in place
