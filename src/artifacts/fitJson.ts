@@ -89,6 +89,13 @@ const approach3 = z
     points: num,
     ci: z.record(z.string(), interval).optional(),
     design: identifiability.optional(),
+    separability: z
+      .looseObject({
+        separable: z.boolean(),
+        summary: z.string(),
+        sizes: z.array(z.looseObject({ N: num, runs: num, D_lo: num, D_hi: num, slope: num, slope_se: num, law_slope: num })),
+      })
+      .optional(),
     warnings: z.array(z.string()),
   })
   .nullable();

@@ -90,6 +90,16 @@ export function formatFitReport(r: FitReport): string {
   out.push('');
   out.push(`Approach 3 (parametric fit, Huber loss on ln L, L-BFGS)`);
   out.push(formatApproach3(r.approach3));
+  const sep = r.approach3?.separability;
+  if (sep) {
+    out.push(`  Separability: ${sep.summary}`);
+    out.push(
+      table(
+        ['N', 'runs', 'tokens', 'dL/d ln D', '± se', 'law'],
+        sep.sizes.map((z) => [sci(z.N), String(z.runs), `${sci(z.D_lo)}–${sci(z.D_hi)}`, fix(z.slope, 3), fix(z.slope_se, 3), fix(z.law_slope, 3)]),
+      ),
+    );
+  }
   out.push(designLine(r.approach3?.design ?? r.approach3_design));
   if (r.agreement) {
     out.push('');

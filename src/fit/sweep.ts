@@ -14,6 +14,7 @@ import { bootstrapExponents } from './bootstrap.ts';
 import { paramColumn, runCurves } from './curves.ts';
 import { analyseDesign } from './design.ts';
 import { fitPerRun } from './perRun.ts';
+import { checkSeparability } from './separability.ts';
 import type { Agreement, Approach1, Approach2, Approach3, FitBasis, FitReport, FlopsColumn, ParamCount, RunData, Identifiability } from './types.ts';
 
 export interface FitSweepOptions {
@@ -88,6 +89,12 @@ export function fitSweep(runs: RunData[], o: FitSweepOptions): FitReport {
   if (pointsMode === 'all') a3Warnings.unshift(POINTS_ALL_WARNING);
   // a fit whose optimum is degenerate (E pinned at the data) does not identify a either, whatever the design
   if (a3.degenerate && design.approach3.identifiable && pointsMode === 'final') design.approach3 = { identifiable: false, reason: a3.degenerate };
+  // nor does a law the runs do not follow: sizes trained with several schedule lengths show whether gains from D depend on N
+  if (a3.fit && pointsMode === 'final') {
+    const sep = checkSeparability(curves.map((c) => ({ N: c.N, D: c.final.D, L: c.final.L, se: c.final.se })), a3.fit);
+    if (sep) a3.fit.separability = sep;
+    if (sep && !sep.separable && design.approach3.identifiable) design.approach3 = { identifiable: false, reason: sep.summary };
+  }
   if (a3.fit) design.approach3 = determined(design.approach3, a3.fit.ci?.a);
   if (a3.fit) a3.fit.design = design.approach3;
   if (a3.fit && !design.approach3.identifiable && pointsMode === 'final') {

@@ -9,6 +9,7 @@
  *   runs/<sweep>/fit.json                FitReport (written by `chinchilla fit`)
  *   runs/<sweep>/plots/*.svg|png         (written by `chinchilla plot`)
  */
+import type { Separability } from './separability.ts';
 
 // The file formats live in src/artifacts (one schema per file); re-exported here for the fit's users.
 import type { MetricRow, RunInfo } from '../artifacts/index.ts';
@@ -167,6 +168,8 @@ export interface Approach3 {
   /** what the bootstrap resampled: whole runs (all of a run's points together) or single points */
   bootstrap_unit?: 'runs' | 'points';
   design?: Identifiability;
+  /** do the final losses follow a loss separable in N and D (separability.ts)? absent without 2+ schedule lengths per size */
+  separability?: Separability;
   warnings: string[];
   basis?: FitBasis;
 }

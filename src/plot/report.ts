@@ -235,6 +235,21 @@ export function reportBlocks(r: ReportInput): Block[] {
       kind: 'list',
       items: [`fitted on ${a3.points} points, Huber loss ${fmtSig(a3.huber_loss)}`, ...a3.warnings.map((w) => `warning: ${w}`)],
     });
+    const sep = a3.separability;
+    if (sep) {
+      blocks.push({
+        kind: 'p',
+        text:
+          `Separability: ${sep.summary}. The law makes the gain per e-fold of tokens the same for every model size; ` +
+          'each size trained with several schedule lengths measures its own.',
+      });
+      blocks.push({
+        kind: 'table',
+        head: ['N', 'runs', 'tokens', 'dL/d ln D (runs)', 'dL/d ln D (law)'],
+        numeric: [true, true, false, true, true],
+        rows: sep.sizes.map((z) => [fmtSig(z.N), String(z.runs), `${fmtSig(z.D_lo)} – ${fmtSig(z.D_hi)}`, `${z.slope.toFixed(3)} ± ${z.slope_se.toFixed(3)}`, z.law_slope.toFixed(3)]),
+      });
+    }
   }
 
   const shown = new Set([...a1.warnings, ...a2.warnings, ...(a3?.warnings ?? [])]);
