@@ -6,7 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkSeparability, MIN_SLOPE_GAP, type FinalLoss } from '../src/fit/separability.ts';
-import { fitSweep } from '../src/fit/sweep.ts';
+import { fitApproach3 } from '../src/fit/approach3.ts';
+import { fitSweep, MAX_A_INTERVAL } from '../src/fit/sweep.ts';
+import { loadSweep } from '../src/sweep/config.ts';
+import { PROJECT_ROOT } from '../src/util/paths.ts';
+import { Rng } from '../src/util/rng.ts';
 import type { RunData } from '../src/fit/types.ts';
 import { gridPoints, isoflopSweep, type Law } from './fixtures/fit/synthetic.ts';
 
@@ -89,5 +93,23 @@ describe('fitSweep: a non-separable sweep leaves Approach 3 not identifiable', (
     expect(r.approach3!.design).toMatchObject({ identifiable: false });
     expect(r.approach3!.design!.reason).toMatch(/not separable in N and D: per size, dL\/d ln D runs from/);
     expect(r.agreement!.summary).toMatch(/left out as not identified: Approach 3/);
+  });
+});
+
+describe('the laptop IsoFLOP design (configs/sweep-isoflop.json) identifies Approach 3 when the runs follow the law', () => {
+  it('its 24 (N, D) with losses from a separable law (a = ½) and the final evaluations\' noise: a within 0.05, interval < 0.5', () => {
+    const plan = loadSweep(`${PROJECT_ROOT}/configs/sweep-isoflop.json`);
+    expect(plan.runs).toHaveLength(24);
+    // scaled to the measured losses (3.3–4.2 nats); α = β, so a = ½
+    const law = { E: 2.6, A: 25, B: 150, alpha: 0.4, beta: 0.4 };
+    const rng = new Rng(7);
+    const pts = plan.runs.map((r) => {
+      const L = law.E + law.A / r.params_total ** law.alpha + law.B / r.tokens ** law.beta + 0.003 * rng.normal();
+      return { N: r.params_total, D: r.tokens, L, se: 0.003 };
+    });
+    const { fit } = fitApproach3(pts, { bootstrap: 40, seed: 1, grid: 'coarse', groups: pts.map((_, i) => i) });
+    expect(Math.abs(fit!.a - 0.5)).toBeLessThan(0.05);
+    expect(fit!.ci!.a![1] - fit!.ci!.a![0]).toBeLessThan(MAX_A_INTERVAL);
+    expect(checkSeparability(pts, fit!)!.separable).toBe(true);
   });
 });
