@@ -4,7 +4,12 @@
  * Distinct model shapes are timed in order of cost while the calibration
  * stays within its time budget. A shape whose full step is predicted under
  * FULL_STEP_S seconds (from the shapes timed so far, or at first from a
- * floor FLOP rate) is timed at full size: one warm-up step, two timed steps.
+ * floor FLOP rate) is timed at full size: one warm-up step and two timed
+ * steps, or, for a step predicted short, three warm-up steps and as many
+ * timed ones as fill TIMED_S (at most MAX_TIMED_STEPS); the fastest counts.
+ * A tiny model's first steps run cold (JIT, allocator, worker threads): two of
+ * them made the laptop IsoFLOP sweep's estimate 3-4.6x too long for its
+ * smallest models, whose steady steps (~7 ms) are faster than any timed one.
  * Any other shape takes the line of the largest shape timed, its fixed part
  * scaled by parameters and its token part by FLOPs (bigger matrices run at
  * least as fast, so this errs long). Only when the first (cheapest) shape is
@@ -59,6 +64,9 @@ export interface EstimateOptions {
 export const CALIBRATION_CONTEXT = 64;
 /** Shapes whose full step is predicted below this many seconds are timed at full size. */
 export const FULL_STEP_S = 2;
+/** Seconds of timed steps a short full-size step gets (after its warm-up), and the most steps that takes. */
+export const TIMED_S = 0.2;
+export const MAX_TIMED_STEPS = 30;
 /** Training FLOP/s assumed before anything is timed (below any backend on any machine: errs long). */
 export const FLOOR_FLOPS_PER_S = 1e9;
 
@@ -119,16 +127,16 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendProfile, 
     const ctx = Math.min(cfg.context, CALIBRATION_CONTEXT);
     const fullTokens = r.train.batch * cfg.context;
     const fromRate = (tokens: number) => (rate ? rate.fixedPerParam * r.params_total + (6 * r.params_total * tokens) / rate.flopsPerS : 0);
-    /** seconds of one step of `batch` sequences of `context` tokens (the fastest of the timed steps) */
-    const time = async (batch: number, context: number, steps: number) => {
+    /** seconds of one step of `batch` sequences of `context` tokens (the fastest timed step: a long run's steps are warmer than any of these) */
+    const time = async (batch: number, context: number, steps: number, warmupSteps = 1) => {
       const { times } = await timeSteps(
         { ...cfg, context },
         { ...r.train, batch, micro_batch: batch === r.train.batch ? r.train.micro_batch : 'auto' },
         backend,
         randomTokens(r.vocab, Math.max(1 << 14, (context + 1) * batch * 4)),
-        { steps, warmupSteps: 1, workers },
+        { steps, warmupSteps, workers },
       );
-      o.debug?.(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(0)).join(', ')} ms`);
+      o.debug?.(`${r.name} batch ${batch} ctx ${context}: ${times.map((x) => x.toFixed(1)).join(', ')} ms`);
       return Math.min(...times) / 1000;
     };
     // the full step predicted from the largest shape timed, or, before any, at a floor rate no backend is below
@@ -139,10 +147,13 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendProfile, 
     let how: RunEstimate['how'] = 'timed';
     let fixed = 0;
     let perToken: number;
+    // short steps: more of them, after a longer warm-up (the first steps of a tiny model run cold)
+    const fullSteps = Math.min(MAX_TIMED_STEPS, Math.max(2, Math.ceil(TIMED_S / Math.max(predictedFull, 1e-4))));
+    const fullWarmup = fullSteps > 2 ? 3 : 1;
     // a warm-up step costs about two steps: start no timing that would overrun the budget
-    if (predictedFull <= FULL_STEP_S && 4 * predictedFull < left()) {
+    if (predictedFull <= FULL_STEP_S && (fullSteps + 2 * fullWarmup) * predictedFull < left()) {
       o.log?.(`timing ${r.model.name ?? r.name} to estimate wall time…`);
-      stepSeconds = await time(r.train.batch, cfg.context, 2);
+      stepSeconds = await time(r.train.batch, cfg.context, fullSteps, fullWarmup);
       perToken = stepSeconds / fullTokens;
     } else if (rate) {
       // a shape timed at full size scales better than small steps of this one (those err long)
