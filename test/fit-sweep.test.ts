@@ -163,6 +163,9 @@ describe('chinchilla fit (CLI)', () => {
     expect(Object.keys(f.ci).sort()).toEqual(['A', 'B', 'E', 'a', 'alpha', 'b', 'beta']);
     expect(Array.isArray(f.warnings)).toBe(true);
     expect(f.basis).toEqual({ params: 'params', tokens: 'tokens', loss: 'loss' });
+    // the table's sizes each come with several token counts, drawn from the separable law: the check passes
+    expect(f.separability.separable).toBe(true);
+    expect(f.separability.sizes.length).toBeGreaterThanOrEqual(4);
   });
 
   it('bad input exits 1 with one message naming the problem', () => {

@@ -92,11 +92,12 @@ export function checkSeparability(points: FinalLoss[], law: { B: number; beta: n
     `per size, dL/d ln D runs from ${flattest.slope.toFixed(3)} (N = ${fmtN(flattest.N)}) to ${steepest.slope.toFixed(3)} ` +
     `(N = ${fmtN(steepest.N)}) over ${sizes.length} sizes with 2+ schedule lengths, where E + A/N^α + B/D^β gives ` +
     `${Math.max(...sizes.map((s) => s.law_slope)).toFixed(3)} to ${Math.min(...sizes.map((s) => s.law_slope)).toFixed(3)} for every N at those D`;
+  const bar = sizes.some((s) => s.slope_se > 0) ? `${MIN_SLOPE_GAP} nats and ${Z_SLOPE} standard errors` : `${MIN_SLOPE_GAP} nats (no standard errors given)`;
   return {
     sizes,
     separable: off.length === 0,
     summary: off.length
-      ? `the runs are not separable in N and D: ${range}; ${off.length} of ${sizes.length} sizes differ from the law's slope by more than ${MIN_SLOPE_GAP} nats and ${Z_SLOPE} standard errors (larger models gain more per token than the law allows)`
-      : `the runs are consistent with a separable loss: ${range}; every size within ${MIN_SLOPE_GAP} nats or ${Z_SLOPE} standard errors of the law's slope`,
+      ? `the runs are not separable in N and D: ${range}; ${off.length} of ${sizes.length} sizes differ from the law's slope by more than ${bar} (larger models gain more per token than the law allows)`
+      : `the runs are consistent with a separable loss: ${range}; every size within ${bar.replace(' and ', ' or ')} of the law's slope`,
   };
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { approach3Problems, fitApproach3 } from '../../fit/approach3.ts';
 import { readPointsCsv } from '../../fit/csvPoints.ts';
+import { checkSeparability } from '../../fit/separability.ts';
 import { formatApproach3, formatFitReport } from '../../fit/format.ts';
 import { loadRuns } from '../../fit/load.ts';
 import { parseCount } from '../../fit/plan.ts';
@@ -53,12 +54,16 @@ function fitCsv(argv: Args): void {
     progress: !argv.json || process.stderr.isTTY,
   });
   if (!fit) throw new UserError(`${file}: ${warnings.join('; ')}`);
+  // sizes that appear with several token counts show whether the gain per token depends on N (no errors in a table: the 0.05-nat gap decides)
+  const sep = checkSeparability(points.map((p) => ({ ...p, se: NaN })), fit);
+  if (sep) fit.separability = sep;
   if (argv.json) {
     process.stdout.write(JSON.stringify({ source: file, ...fit, warnings }, null, 2) + '\n');
     return;
   }
   process.stdout.write(`Approach 3 on ${file} (N = ${argv['n-col']}, D = ${argv['d-col']}, L = ${argv['loss-col']})\n`);
   process.stdout.write(formatApproach3(fit) + '\n');
+  if (sep) process.stdout.write(`  Separability: ${sep.summary}\n`);
   for (const w of warnings) process.stdout.write(`  warning: ${w}\n`);
 }
 
