@@ -10,6 +10,7 @@
 #     scripts/gpu-check.sh                  # all three models, 10 timed steps each
 #     STEPS=5 MODELS="blog-64" scripts/gpu-check.sh
 #     GPU_FP32_TFLOPS=67 scripts/gpu-check.sh   # a GPU missing from the peak table below
+#     DATA_DIR=.gpucheck/data SWEEP_CHECK=1 scripts/gpu-check.sh   # + 20 training steps and the quick sweep on the GPU
 # Output: one line per model, plus out/gpu-check/*.json (the bench results) under $OUT if set.
 #
 # On this workplace's lent NVIDIA machines (the device tool; its KINDS.md): the image has the
@@ -125,5 +126,25 @@ if [ -n "${DATA_DIR:-}" ]; then
     cut -d, -f1,6,7,11 "$tmp/gpu-train/metrics.csv"
   else
     echo "training on the GPU failed:"; grep -v '^Warning: ' "$results/gpu-train.log" | tail -8
+  fi
+fi
+
+# 6. Optional (SWEEP_CHECK=1, with DATA_DIR): the quick sweep end to end on the GPU (sweep, final
+#    evaluations, fit, plots, report), its wall time and the report's summary table.
+#    SWEEP_ARGS adds options (e.g. --dry-run to check the plan only).
+if [ "${SWEEP_CHECK:-0}" = 1 ] && [ -n "${DATA_DIR:-}" ]; then
+  echo; echo "== chinchilla sweep configs/sweep-quick.json --dataset wikitext-2-v1 --backend webgpu ${SWEEP_ARGS:-}"
+  start=$(date +%s)
+  # shellcheck disable=SC2086
+  if WIKITEXT2_DIR="$DATA_DIR" chinchilla sweep configs/sweep-quick.json --dataset wikitext-2-v1 --backend webgpu \
+    --gpu-adapter "$ADAPTER" --yes --out "$tmp/quick" ${SWEEP_ARGS:-} >"$results/gpu-sweep.log" 2>&1; then
+    echo "sweep finished in $(( $(date +%s) - start )) s"
+    grep -E '^(wall time|estimated wall)' "$results/gpu-sweep.log" || true
+    if [ -f "$tmp/quick/report.md" ]; then
+      cp "$tmp/quick/report.md" "$results/gpu-sweep-report.md"
+      sed -n '/^| method/,/^Agreement/p' "$tmp/quick/report.md"
+    fi
+  else
+    echo "the sweep failed:"; grep -v '^Warning: ' "$results/gpu-sweep.log" | tail -8
   fi
 fi
