@@ -2,7 +2,7 @@
  * Where one forward+backward of a model goes, kernel by kernel (wasm, one core, the
  * layouts the backend profile picks):
  *   npx tsx scripts/op-profile.ts <model.json> <vocab> [batch]
- * Env: REPS (timed steps, default 5), NOPROFILE=1 (times only), ATT=batched|per-sequence.
+ * Env: REPS (timed steps, default 5), NOPROFILE=1 (times only), ATT=batched|per-sequence|fused.
  * Prints the median step, then kernel time per kernel name and per kernel+input shapes
  * (tf.profile: nested kernels are counted inside their scopes too).
  */
@@ -14,7 +14,7 @@ import { GPT } from '../src/model/gpt.ts';
 const [file, vocab, batch] = process.argv.slice(2);
 const profile = await initBackend('wasm', { quiet: true });
 const cfg = resolveModelConfig(loadModelConfig(file!), Number(vocab));
-const layout = process.env.ATT as 'batched' | 'per-sequence' | undefined;
+const layout = process.env.ATT as 'batched' | 'per-sequence' | 'fused' | undefined;
 const model = new GPT(cfg, { kernels: profile.kernels, ...(layout ? { attention: layout } : {}) });
 const B = Number(batch ?? 32), T = cfg.context;
 const ids = () => tf.tensor2d(Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * cfg.vocab_size)), [B, T], 'int32');

@@ -41,7 +41,7 @@ describe('backends', () => {
     const wasm = await initBackend('wasm', { quiet: true });
     expect(wasm).toMatchObject({
       name: 'wasm',
-      kernels: { attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' },
+      kernels: { attention: 'fused', tiledTranspose: true, hostGather: true, targetGather: 'flat' },
       memoryBudgetBytes: 1500 * 2 ** 20,
       defaultWorkers: availableParallelism(),
       bitReproducible: true,

@@ -10,6 +10,7 @@ import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { causalMask, causalSelfAttention, colSum, gatherRows, matMulTN, transpose2d, type AttentionLayout } from '../src/model/ops.ts';
 import { dropoutKeep } from '../src/model/kernels/perSequenceAttention.ts';
+import { fusedAttentionReady } from '../src/model/kernels/fusedAttention.ts';
 import { kernelLayouts } from '../src/backend.ts';
 import { PLAIN_LAYOUTS, useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { randomTokens, timeSteps } from '../src/train/bench.ts';
@@ -59,8 +60,8 @@ describe('layout helpers equal the plain ops', () => {
     });
   }
 
-  it('prefers per-sequence attention, tiles and host gathers on wasm only (where they were faster)', () => {
-    expect(kernelLayouts('wasm')).toEqual({ attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' });
+  it('prefers fused attention, tiles and host gathers on wasm only (where they were faster)', () => {
+    expect(kernelLayouts('wasm')).toEqual({ attention: 'fused', tiledTranspose: true, hostGather: true, targetGather: 'flat' });
     expect(kernelLayouts('cpu')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' });
     expect(kernelLayouts('webgpu')).toMatchObject({ attention: 'batched', targetGather: 'per-row' });
     expect(kernelLayouts('tensorflow')).toEqual({ attention: 'batched', tiledTranspose: false, hostGather: false, targetGather: 'flat' });
@@ -68,12 +69,16 @@ describe('layout helpers equal the plain ops', () => {
 });
 
 describe('attention layouts', () => {
-  // context 160 ([T, T] blocks tiled on wasm), 32 (small: plain transposes) and 12 (not tiled); 4 heads of 8
-  for (const context of [160, 32, 12]) {
-    for (const backend of ['wasm', 'cpu']) {
-      it(`per-sequence and batched give the same loss and gradients (${backend}, T = ${context})`, async () => {
+  // context 160 ([T, T] blocks tiled on wasm), 32 (small: plain transposes) and 12 (not tiled; the
+  // fused kernel pads it to 16); 4 heads of 8, and at T = 12 also 4 heads of 10 (padded to 16 columns)
+  const cases = [160, 32, 12].flatMap((context) => ['wasm', 'cpu'].map((backend) => ({ context, backend, d: 32 })));
+  cases.push({ context: 12, backend: 'wasm', d: 40 }, { context: 61, backend: 'wasm', d: 40 });
+  for (const { context, backend, d } of cases) {
+    const layouts: AttentionLayout[] = backend === 'wasm' ? ['per-sequence', 'fused'] : ['per-sequence'];
+    for (const layout of layouts) {
+      it(`${layout} and batched give the same loss and gradients (${backend}, T = ${context}, d = ${d})`, async () => {
         await tf.setBackend(backend);
-        const cfg = resolveModelConfig(parseModelConfig({ context, d_model: 32, n_layers: 2, n_heads: 4 }, 'test'), 19);
+        const cfg = resolveModelConfig(parseModelConfig({ context, d_model: d, n_layers: 2, n_heads: 4 }, 'test'), 19);
         const rng = new Rng(context);
         const ids = (n: number) => Array.from({ length: n }, () => rng.int(19));
         const B = 3;
@@ -90,7 +95,7 @@ describe('attention layouts', () => {
           return out;
         };
         const batched = run('batched');
-        const perSeq = run('per-sequence');
+        const perSeq = run(layout);
         expect(perSeq.loss).toBeGreaterThan(1);
         expect(Math.abs(perSeq.loss - batched.loss)).toBeLessThan(1e-5);
         const worst = Math.max(...perSeq.grads.map((g, i) => maxAbsDiff(g, batched.grads[i]!)));
@@ -101,6 +106,25 @@ describe('attention layouts', () => {
       });
     }
   }
+
+  it('fused attention runs on wasm and is deterministic; with attention dropout the per-sequence layout runs', async () => {
+    await tf.setBackend('wasm');
+    expect(fusedAttentionReady()).toBe(true);
+    const [B, T, H, hd] = [2, 24, 2, 8];
+    const qkv = tf.mul(randn([B * T, 3 * H * hd], 7), 2) as tf.Tensor2D;
+    const gy = randn([B * T, H * hd], 8);
+    const mask = causalMask(T);
+    const grad = (layout: AttentionLayout, dropout: number) =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttention(x as tf.Tensor2D, mask, { B, T, H, dropout, seed: 3, layout }), gy)))(qkv);
+    const [a, b] = [grad('fused', 0), grad('fused', 0)];
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    const [c, d] = [grad('fused', 0.2), grad('per-sequence', 0.2)];
+    expect(Array.from(c.dataSync())).toEqual(Array.from(d.dataSync()));
+    const before = tf.memory().numTensors;
+    tf.dispose(grad('fused', 0));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([qkv, gy, mask, a, b, c, d]);
+  });
 });
 
 describe('per-sequence attention with dropout', () => {

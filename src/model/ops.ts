@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activeKernelLayouts, type AttentionShape } from './kernels/layouts.ts';
 import { op } from './kernels/op.ts';
+import { fusedAttention, fusedAttentionReady } from './kernels/fusedAttention.ts';
 import { perSequenceAttention } from './kernels/perSequenceAttention.ts';
 import { colSum, gatherRows, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
 
@@ -138,10 +139,14 @@ export function causalMask(T: number): tf.Tensor2D {
  * Backward (Pd = dropout(P) = P·M, M the scaled keep mask):
  *   dv = Pdᵀ·dy,  dPd = dy·vᵀ,  dP = dPd·M,  dS = P·(dP − Σ_j dP·P),
  *   dq = dS·k/√hd,  dk = dSᵀ·q/√hd.
- * Two layouts compute exactly this (see kernels/layouts.ts; the per-sequence one is in kernels/).
+ * Three layouts compute exactly this (see kernels/layouts.ts; the per-sequence and fused ones are in kernels/).
  */
 export function causalSelfAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape): tf.Tensor2D {
-  return (s.layout ?? activeKernelLayouts().attention) === 'batched' ? batchedAttention(qkv, mask, s) : perSequenceAttention(qkv, mask, s);
+  const layout = s.layout ?? activeKernelLayouts().attention;
+  if (layout === 'batched') return batchedAttention(qkv, mask, s);
+  // the fused kernels have no attention dropout: with some, the per-sequence layout computes it
+  if (layout === 'fused' && !(s.dropout > 0) && fusedAttentionReady()) return fusedAttention(qkv, s.B, s.T, s.H);
+  return perSequenceAttention(qkv, mask, s);
 }
 
 /**

@@ -7,8 +7,10 @@
  *
  * Measured with scripts/kernel-bench.ts (786k shapes, one core, 4096 rows):
  *   attention       per-sequence 2-D blocks vs batched [B·H, T, hd] products: fwd+bwd of
- *                   a layer for 16 sequences on wasm 170 vs 913 ms; on cpu the batched
- *                   form is ~10 % faster (2.0 vs 2.3 s for 8 sequences)
+ *                   a layer for 16 sequences on wasm 87 vs 601 ms; on cpu the batched
+ *                   form is ~10 % faster (2.0 vs 2.3 s for 8 sequences). 'fused': one
+ *                   wasm SIMD kernel per layer and direction (fusedAttention.ts), wasm only,
+ *                   without attention dropout (with some, the per-sequence layout runs)
  *   tiledTranspose  wasm's 2-D transpose writes with a stride of one row (0.15 G
  *                   elements/s); through 32×32 tiles (two 4-D transposes) 0.35–0.8 G/s.
  *                   On cpu the tiles are 3–4× slower.
@@ -22,7 +24,7 @@
  * libtensorflow and GPU backends keep the plain, batched forms (and their data on the device).
  */
 export interface KernelLayouts {
-  attention: 'batched' | 'per-sequence';
+  attention: 'batched' | 'per-sequence' | 'fused';
   tiledTranspose: boolean;
   hostGather: boolean;
   targetGather: 'flat' | 'per-row';
@@ -35,7 +37,7 @@ export const PLAIN_LAYOUTS: KernelLayouts = { attention: 'batched', tiledTranspo
 export const WEBGPU_LAYOUTS: KernelLayouts = { ...PLAIN_LAYOUTS, targetGather: 'per-row' };
 
 /** The forms the wasm backend (XNNPACK) runs fastest. */
-export const WASM_LAYOUTS: KernelLayouts = { attention: 'per-sequence', tiledTranspose: true, hostGather: true, targetGather: 'flat' };
+export const WASM_LAYOUTS: KernelLayouts = { attention: 'fused', tiledTranspose: true, hostGather: true, targetGather: 'flat' };
 
 let active: KernelLayouts = PLAIN_LAYOUTS;
 

@@ -1,0 +1,210 @@
+/*
+ * Causal self-attention, forward and backward, for the wasm backend: one call per
+ * layer instead of ~20 tfjs kernels per sequence and head, and the masked half of
+ * every [T, T] product skipped. Same equations as ops.ts's causalSelfAttention
+ * (without attention dropout), per sequence b and head h:
+ *
+ *   forward   S = q·kᵀ/√hd,  P = softmax(S) over keys j <= i,  y = P·v
+ *   backward  dv = Pᵀ·dy,  dP = dy·vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+ *             dq = dS·k/√hd,  dk = dSᵀ·q/√hd
+ *
+ * Built with clang's wasm32 target and SIMD128 (see build.sh); it imports the
+ * memory of tfjs-backend-wasm's module, so it reads and writes tensors where
+ * they lie. It has no data segment and no libc: every buffer, its stack
+ * included, is allocated by the caller from that module's heap.
+ *
+ * Layouts (row-major float32):
+ *   qkv  [B·T, 3d]  q of head h in columns h·hd.., k in d + h·hd.., v in 2d + h·hd..
+ *   y    [B·T, d]   head h in columns h·hd..
+ *   p    [B·H, T, T] the probabilities (zero above the diagonal), saved for the backward
+ *   work scratch of attn_work_floats(T, hd) floats
+ * Inside, every operand is copied into a block padded with zeros to Tp = T rounded up
+ * to 8 rows/columns and hdp = hd rounded up to 8, so the 4×8 product kernel needs no tails.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define MR 4
+#define NR 8
+
+typedef float f32;
+
+static inline int up8(int x) { return (x + 7) & ~7; }
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+static void zero(f32 *x, int n) {
+  for (int i = 0; i < n; i++) x[i] = 0.0f;
+}
+
+/*
+ * C[MR, NR] = Σ_k A(i, k)·B[k, 0..NR) for k in [k0, k1), where A(i, k) = A[i·ai + k·ak]
+ * (ai = lda, ak = 1: A as stored; ai = 1, ak = lda: Aᵀ) and B rows are ldb apart.
+ */
+static inline void mk4x8(int k0, int k1, const f32 *A, int ai, int ak, const f32 *B, int ldb, f32 *C, int ldc) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int k = k0; k < k1; k++) {
+    const f32 *b = B + k * ldb;
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    const f32 *a = A + k * ak;
+    v128_t a0 = wasm_f32x4_splat(a[0]);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    a0 = wasm_f32x4_splat(a[ai]);
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a0, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a0, b1));
+    a0 = wasm_f32x4_splat(a[2 * ai]);
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a0, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a0, b1));
+    a0 = wasm_f32x4_splat(a[3 * ai]);
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a0, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a0, b1));
+  }
+  wasm_v128_store(C, c00);
+  wasm_v128_store(C + 4, c01);
+  wasm_v128_store(C + ldc, c10);
+  wasm_v128_store(C + ldc + 4, c11);
+  wasm_v128_store(C + 2 * ldc, c20);
+  wasm_v128_store(C + 2 * ldc + 4, c21);
+  wasm_v128_store(C + 3 * ldc, c30);
+  wasm_v128_store(C + 3 * ldc + 4, c31);
+}
+
+/* Which part of a [Tp, Tp] product the causal mask leaves. */
+enum { FULL = 0, LOWER = 1, UPPER = 2 };
+
+/*
+ * C[M, N] = A·B (ta = 0) or Aᵀ·B (ta = 1), M and N multiples of MR and NR, A's rows
+ * (of op(A)) lda apart. `cols`: for LOWER, row block i0 only needs columns < i0 + MR
+ * (the causal product S = q·kᵀ); `ks`: LOWER = row block i0 only needs k < i0 + MR
+ * (P·v, dS·k: P and dS vanish above the diagonal), UPPER = only k >= i0 (Pᵀ·dy, dSᵀ·q).
+ */
+static void gemm(int M, int N, int K, const f32 *A, int lda, int ta, const f32 *B, int ldb, f32 *C, int ldc, int cols, int ks) {
+  const int ai = ta ? 1 : lda, ak = ta ? lda : 1;
+  for (int i0 = 0; i0 < M; i0 += MR) {
+    const int n1 = cols == LOWER ? imin(N, up8(i0 + MR)) : N;
+    const int k0 = ks == UPPER ? i0 : 0;
+    const int k1 = ks == LOWER ? imin(K, i0 + MR) : K;
+    for (int j0 = 0; j0 < n1; j0 += NR) mk4x8(k0, k1, A + i0 * ai, ai, ak, B + j0, ldb, C + i0 * ldc + j0, ldc);
+  }
+}
+
+/* e^x for x <= 0 (softmax arguments), ~1 ulp: 2^n · poly(r), x = n·ln2 + r, |r| <= ln2/2. */
+static inline v128_t vexp(v128_t x) {
+  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504089f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187e-06f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 5040);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 720));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t two_n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, two_n);
+}
+
+/* Row i of S (length Tp, valid j <= i) -> probabilities, zero for j > i. */
+static void softmax_row(f32 *s, int i, int Tp) {
+  f32 m = s[0];
+  for (int j = 1; j <= i; j++) m = s[j] > m ? s[j] : m;
+  const int n4 = (i + 4) & ~3; /* the vectors holding j = 0..i */
+  const v128_t vm = wasm_f32x4_splat(m);
+  for (int j = 0; j < n4; j += 4) wasm_v128_store(s + j, vexp(wasm_f32x4_sub(wasm_v128_load(s + j), vm)));
+  for (int j = i + 1; j < Tp; j++) s[j] = 0.0f;
+  f32 sum = 0.0f;
+  for (int j = 0; j <= i; j++) sum += s[j];
+  const v128_t inv = wasm_f32x4_splat(1.0f / sum);
+  for (int j = 0; j < n4; j += 4) wasm_v128_store(s + j, wasm_f32x4_mul(wasm_v128_load(s + j), inv));
+}
+
+/* Head block [T, hd] at column c0 of x (rows ldx apart) times `scale` -> dst [Tp, hdp], zero-padded. */
+static void load_block(const f32 *x, int ldx, int c0, int T, int hd, f32 scale, f32 *dst, int Tp, int hdp) {
+  zero(dst, Tp * hdp);
+  for (int i = 0; i < T; i++)
+    for (int c = 0; c < hd; c++) dst[i * hdp + c] = x[i * ldx + c0 + c] * scale;
+}
+
+/* The transposed block: dst [hdp, Tp], dst[c][i] = x[i][c0 + c]. */
+static void load_block_t(const f32 *x, int ldx, int c0, int T, int hd, f32 *dst, int Tp, int hdp) {
+  zero(dst, Tp * hdp);
+  for (int i = 0; i < T; i++)
+    for (int c = 0; c < hd; c++) dst[c * Tp + i] = x[i * ldx + c0 + c];
+}
+
+/* dst [T, hd] at column c0 of x (rows ldx apart) = src [Tp, hdp] times `scale`. */
+static void store_block(const f32 *src, int Tp, int hdp, f32 scale, f32 *x, int ldx, int c0, int T, int hd) {
+  (void)Tp;
+  for (int i = 0; i < T; i++)
+    for (int c = 0; c < hd; c++) x[i * ldx + c0 + c] = src[i * hdp + c] * scale;
+}
+
+/* Floats of scratch one call needs. */
+EXPORT(attn_work_floats)
+int attn_work_floats(int T, int hd) {
+  const int Tp = up8(T), hdp = up8(hd);
+  return 4 * Tp * Tp + 5 * Tp * hdp;
+}
+
+EXPORT(attn_forward)
+void attn_forward(const f32 *qkv, f32 *y, f32 *p, f32 *work, int B, int T, int H, int hd) {
+  const int d = H * hd, Tp = up8(T), hdp = up8(hd);
+  const f32 scale = 1.0f / __builtin_sqrtf((f32)hd);
+  f32 *S = work, *q = S + Tp * Tp, *kT = q + Tp * hdp, *v = kT + Tp * hdp, *o = v + Tp * hdp;
+  for (int b = 0; b < B; b++) {
+    const f32 *x = qkv + b * T * 3 * d;
+    for (int h = 0; h < H; h++) {
+      load_block(x, 3 * d, h * hd, T, hd, scale, q, Tp, hdp);
+      load_block_t(x, 3 * d, d + h * hd, T, hd, kT, Tp, hdp);
+      load_block(x, 3 * d, 2 * d + h * hd, T, hd, 1.0f, v, Tp, hdp);
+      gemm(Tp, Tp, hdp, q, hdp, 0, kT, Tp, S, Tp, LOWER, FULL); /* S = q·kᵀ, j < i0 + MR */
+      for (int i = 0; i < T; i++) softmax_row(S + i * Tp, i, Tp);
+      zero(S + T * Tp, (Tp - T) * Tp);
+      gemm(Tp, hdp, Tp, S, Tp, 0, v, hdp, o, hdp, FULL, LOWER); /* y = P·v */
+      store_block(o, Tp, hdp, 1.0f, y + b * T * d, d, h * hd, T, hd);
+      f32 *pb = p + (b * H + h) * T * T;
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) pb[i * T + j] = S[i * Tp + j];
+    }
+  }
+}
+
+EXPORT(attn_backward)
+void attn_backward(const f32 *qkv, const f32 *p, const f32 *dy, f32 *dqkv, f32 *work, int B, int T, int H, int hd) {
+  const int d = H * hd, Tp = up8(T), hdp = up8(hd);
+  const f32 scale = 1.0f / __builtin_sqrtf((f32)hd);
+  f32 *P = work, *dS = P + Tp * Tp;
+  f32 *q = dS + Tp * Tp, *k = q + Tp * hdp, *vT = k + Tp * hdp, *g = vT + Tp * hdp, *o = g + Tp * hdp;
+  for (int b = 0; b < B; b++) {
+    const f32 *x = qkv + b * T * 3 * d;
+    f32 *dx = dqkv + b * T * 3 * d;
+    for (int h = 0; h < H; h++) {
+      const f32 *pb = p + (b * H + h) * T * T;
+      zero(P, Tp * Tp);
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j <= i; j++) P[i * Tp + j] = pb[i * T + j];
+      load_block(x, 3 * d, h * hd, T, hd, scale, q, Tp, hdp);
+      load_block(x, 3 * d, d + h * hd, T, hd, 1.0f, k, Tp, hdp);
+      load_block_t(x, 3 * d, 2 * d + h * hd, T, hd, vT, Tp, hdp);
+      load_block(dy + b * T * d, d, h * hd, T, hd, 1.0f, g, Tp, hdp);
+      gemm(Tp, hdp, Tp, P, Tp, 1, g, hdp, o, hdp, FULL, UPPER); /* dv = Pᵀ·dy */
+      store_block(o, Tp, hdp, 1.0f, dx, 3 * d, 2 * d + h * hd, T, hd);
+      gemm(Tp, Tp, hdp, g, hdp, 0, vT, Tp, dS, Tp, LOWER, FULL); /* dP = dy·vᵀ, j < i0 + MR */
+      for (int i = 0; i < T; i++) { /* dS = P ⊙ (dP − Σ_j dP ⊙ P), zero above the diagonal */
+        f32 *ds = dS + i * Tp;
+        const f32 *pr = P + i * Tp;
+        f32 r = 0.0f;
+        for (int j = 0; j <= i; j++) r += ds[j] * pr[j];
+        for (int j = 0; j <= i; j++) ds[j] = pr[j] * (ds[j] - r);
+        for (int j = i + 1; j < Tp; j++) ds[j] = 0.0f;
+      }
+      zero(dS + T * Tp, (Tp - T) * Tp);
+      gemm(Tp, hdp, Tp, dS, Tp, 0, k, hdp, o, hdp, FULL, LOWER); /* dq = dS·k/√hd */
+      store_block(o, Tp, hdp, scale, dx, 3 * d, h * hd, T, hd);
+      gemm(Tp, hdp, Tp, dS, Tp, 1, q, hdp, o, hdp, FULL, UPPER); /* dk = dSᵀ·(q/√hd) */
+      store_block(o, Tp, hdp, 1.0f, dx, 3 * d, d + h * hd, T, hd);
+    }
+  }
+}
