@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend.ts';
 import { useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { causalMask, causalSelfAttention, gatherRows, transpose2d, type AttentionLayout } from '../src/model/ops.ts';
+import { wasmColSum, wasmMatMul, wasmMatMulTN, wasmProductsReady } from '../src/model/kernels/wasmProducts.ts';
 
 const backend = (process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'wasm') as BackendName;
 const quick = process.argv.includes('--quick');
@@ -41,13 +42,15 @@ const fresh = <T extends tf.Tensor>(t: T): T => tf.add(t, 0) as T;
 
 const N = 4096, d = 128, H = 4, T = 256, B = N / T;
 
-// ---- attention: batched [B·H, T, hd] products vs per-sequence 2-D blocks -------------
+const ours = wasmProductsReady(); // the project's wasm kernels (src/model/kernels/wasm/)
+
+// ---- attention: batched [B·H, T, hd] products vs per-sequence 2-D blocks vs fused ----
 {
   const mask = causalMask(T);
   const qkv = tf.randomNormal([N, 3 * d]) as tf.Tensor2D;
   const gy = tf.randomNormal([N, d]);
   const flops = 3 * 2 * 2 * B * H * T * T * (d / H); // fwd: 2 products; bwd: 4
-  for (const layout of ['batched', 'per-sequence'] as AttentionLayout[]) {
+  for (const layout of (ours ? ['batched', 'per-sequence', 'fused'] : ['batched', 'per-sequence']) as AttentionLayout[]) {
     const fwdBwd = () =>
       tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttention(x as tf.Tensor2D, mask, { B, T, H, dropout: 0, seed: 1, layout }), gy)))(qkv));
     const ms = time(fwdBwd, quick ? 2 : 3);
@@ -67,6 +70,20 @@ for (const [r, c] of [[N, d], [N, 4 * d], [T, T]] as const) {
   x.dispose();
 }
 
+// ---- forward products x·W over N rows: XNNPACK (packs a fresh W) vs the project's kernel ----
+for (const [nin, nout] of [[d, 3 * d], [d, 4 * d], [4 * d, d], [d, d], [d, 256]] as const) {
+  const x = tf.randomNormal([N, nin]) as tf.Tensor2D, w = tf.randomNormal([nin, nout]) as tf.Tensor2D;
+  const flops = 2 * N * nin * nout;
+  const copy = time(() => fresh(w), 20); // the fresh copy's own cost, taken off below
+  const xnn = time(() => tf.tidy(() => tf.matMul(x, fresh(w)))) - copy;
+  report(`y = x·W, x [${N}, ${nin}], W [${nin}, ${nout}]`, 'tf.matMul', xnn, gflops(flops, xnn));
+  if (ours) {
+    const k = time(() => wasmMatMul(x, w));
+    report(`y = x·W, x [${N}, ${nin}], W [${nin}, ${nout}]`, 'one kernel (products.c)', k, gflops(flops, k));
+  }
+  tf.dispose([x, w]);
+}
+
 // ---- weight gradients xᵀ·dy over N rows: which operand to transpose, which to pack ----
 for (const [nin, nout] of [[d, 3 * d], [d, 4 * d], [4 * d, d], [d, d]] as const) {
   const x = tf.randomNormal([N, nin]) as tf.Tensor2D, dy = tf.randomNormal([N, nout]) as tf.Tensor2D;
@@ -75,6 +92,10 @@ for (const [nin, nout] of [[d, 3 * d], [d, 4 * d], [4 * d, d], [d, d]] as const)
   report(`dW = xᵀ·dy, x [${N}, ${nin}], dy [${N}, ${nout}]`, 'transpose x, pack dy', tx, gflops(flops, tx));
   const tdy = time(() => tf.tidy(() => tf.transpose(tf.matMul(transpose2d(fresh(dy)), fresh(x)))));
   report(`dW = xᵀ·dy, x [${N}, ${nin}], dy [${N}, ${nout}]`, 'transpose dy, pack x', tdy, gflops(flops, tdy));
+  if (ours) {
+    const k = time(() => wasmMatMulTN(x, dy));
+    report(`dW = xᵀ·dy, x [${N}, ${nin}], dy [${N}, ${nout}]`, 'one kernel (products.c)', k, gflops(flops, k));
+  }
   tf.dispose([x, dy]);
 }
 
@@ -87,6 +108,10 @@ for (const n of [d, 4 * d]) {
   report(`column sums of [${N}, ${n}]`, 'xᵀ·1', xt, gelems(N * n, xt));
   const sum = time(() => tf.tidy(() => tf.sum(fresh(x), 0)));
   report(`column sums of [${N}, ${n}]`, 'sum over axis 0', sum, gelems(N * n, sum));
+  if (ours) {
+    const k = time(() => wasmColSum(x), 20);
+    report(`column sums of [${N}, ${n}]`, 'one kernel (products.c)', k, gelems(N * n, k));
+  }
   x.dispose();
 }
 

@@ -19,10 +19,11 @@ import * as tf from '@tensorflow/tfjs';
 import { activeKernelLayouts, type AttentionShape } from './kernels/layouts.ts';
 import { op } from './kernels/op.ts';
 import { fusedAttention, fusedAttentionReady } from './kernels/fusedAttention.ts';
+import { wasmProductsReady } from './kernels/wasmProducts.ts';
 import { perSequenceAttention } from './kernels/perSequenceAttention.ts';
-import { colSum, gatherRows, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
+import { colSum, gatherRows, matMul, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
 
-export { colSum, gatherRows, matMulNT, matMulTN, transpose2d };
+export { colSum, gatherRows, matMul, matMulNT, matMulTN, transpose2d };
 export type { AttentionLayout, AttentionShape } from './kernels/layouts.ts';
 
 /**
@@ -33,11 +34,11 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): t
   const f = op<tf.Tensor2D>(([x, w, b], save) => {
     save([x!, w!]);
     return {
-      value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D,
+      value: matMul(x as tf.Tensor2D, w as tf.Tensor2D, (b ?? null) as tf.Tensor1D | null),
       gradFunc: (dy, [x, w]) => {
         const dx = matMulNT(dy, w as tf.Tensor2D);
-        if (x!.shape[1]! > dy.shape[1]) {
-          const dw = tf.matMul(transpose2d(x as tf.Tensor2D), dy); // xᵀ·dy, packing dy
+        if (wasmProductsReady() || x!.shape[1]! > dy.shape[1]) {
+          const dw = matMulTN(x as tf.Tensor2D, dy); // xᵀ·dy: one kernel on wasm, else packing dy
           return b ? [dx, dw, colSum(dy)] : [dx, dw];
         }
         // dy is at least as wide: one transpose serves dW = (dyᵀ·x)ᵀ and db = dyᵀ·1
@@ -237,7 +238,7 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
   const rowsOf = <R extends tf.Rank>(t: tf.Tensor<R>, r0: number, r1: number): tf.Tensor<R> =>
     single ? t : (tf.slice(t, r0, r1 - r0) as tf.Tensor<R>);
   /** Softmax of one chunk's logits: [n, d]·[d, V] -> [n, V]. */
-  const probs = (xc: tf.Tensor2D, wT: tf.Tensor2D) => tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D;
+  const probs = (xc: tf.Tensor2D, wT: tf.Tensor2D) => tf.softmax(matMul(xc, wT)) as tf.Tensor2D;
 
   const f = op<tf.Scalar>(([x, W], save) => {
     const wT = tf.transpose(W!) as tf.Tensor2D; // [d, V]
@@ -267,7 +268,7 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
             const xc = rowsOf(x as tf.Tensor2D, r0, r1);
             const p = (pAll as tf.Tensor2D | undefined) ?? probs(xc, wT!);
             const tc = rowsOf(t as tf.Tensor1D, r0, r1);
-            const dxc = tf.mul(tf.sub(tf.matMul(p, W as tf.Tensor2D), gatherRows(W as tf.Tensor2D, tc)), s); // [n, d]
+            const dxc = tf.mul(tf.sub(matMul(p, W as tf.Tensor2D), gatherRows(W as tf.Tensor2D, tc)), s); // [n, d]
             const ptx = matMulTN(p, xc); // [V, d]
             return [dxc, pTx ? tf.add(pTx, ptx) : ptx];
           });
@@ -301,7 +302,7 @@ export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tens
       const n = Math.min(N, r0 + size) - r0;
       const xc = single ? x : (tf.slice(x, r0, n) as tf.Tensor2D);
       const tc = single ? targets : (tf.slice(targets, r0, n) as tf.Tensor1D);
-      const p = tf.softmax(tf.matMul(xc, wT)) as tf.Tensor2D; // [n, V]
+      const p = tf.softmax(matMul(xc, wT)) as tf.Tensor2D; // [n, V]
       const logPt = tf.log(tf.maximum(targetProbs(p, tc), 1e-30)); // log P[i, t_i]
       total = tf.add(total, tf.neg(tf.sum(logPt)));
       parts.push(tf.neg(logPt));

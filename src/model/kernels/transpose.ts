@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeKernelLayouts } from './layouts.ts';
+import { wasmColSum, wasmMatMul, wasmMatMulTN, wasmProductsReady } from './wasmProducts.ts';
 
 /**
  * Up to this many elements wasm's plain 2-D transpose beats the tiles (one core, median
@@ -36,8 +37,12 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-/** xᵀ·y for x [N, m], y [N, n] -> [m, n]; transposes the wider of x, y and packs the narrower. */
+/**
+ * xᵀ·y for x [N, m], y [N, n] -> [m, n]: one kernel on wasm (wasmProducts.ts); elsewhere
+ * transposes the wider of x, y and packs the narrower.
+ */
 export function matMulTN(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+  if (wasmProductsReady()) return wasmMatMulTN(x, y);
   return tf.tidy(() =>
     x.shape[1] >= y.shape[1]
       ? tf.matMul(transpose2d(x), y)
@@ -45,16 +50,24 @@ export function matMulTN(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
   );
 }
 
+/** a·b (+ bias on every row) for a [N, k], b [k, n], bias [n]: one kernel on wasm (wasmProducts.ts), else tfjs's. */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null): tf.Tensor2D {
+  if (wasmProductsReady()) return wasmMatMul(a, b, bias);
+  return bias ? (tf.fused.matMul({ a, b, bias }) as tf.Tensor2D) : tf.matMul(a, b);
+}
+
 /** x·Wᵀ for x [N, k], W [n, k] -> [N, n]. */
 export function matMulNT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.matMul(x, tf.transpose(w)));
+  return tf.tidy(() => matMul(x, tf.transpose(w)));
 }
 
 /**
- * Column sums of x [N, n] -> [n] as a product (a sum over axis 0 is 2–4× slower on
- * wasm): xᵀ·1 where transposes are tiled (wasm: 1.0 vs 1.9 ms for [4096, 128]), else 1ᵀ·x.
+ * Column sums of x [N, n] -> [n]: one kernel on wasm (wasmProducts.ts); elsewhere as a
+ * product (a sum over axis 0 was 2–4× slower on wasm): xᵀ·1 where transposes are tiled,
+ * else 1ᵀ·x.
  */
 export function colSum(x: tf.Tensor2D): tf.Tensor1D {
+  if (wasmProductsReady()) return wasmColSum(x);
   const [N, n] = x.shape;
   return tf.tidy(() =>
     tf.reshape(activeKernelLayouts().tiledTranspose ? tf.matMul(transpose2d(x), tf.ones([N, 1])) : tf.matMul(tf.ones([1, N]), x), [n]),

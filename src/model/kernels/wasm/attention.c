@@ -21,53 +21,7 @@
  * Inside, every operand is copied into a block padded with zeros to Tp = T rounded up
  * to 8 rows/columns and hdp = hd rounded up to 8, so the 4×8 product kernel needs no tails.
  */
-#include <wasm_simd128.h>
-
-#define EXPORT(name) __attribute__((export_name(#name)))
-#define MR 4
-#define NR 8
-
-typedef float f32;
-
-static inline int up8(int x) { return (x + 7) & ~7; }
-static inline int imin(int a, int b) { return a < b ? a : b; }
-
-static void zero(f32 *x, int n) {
-  for (int i = 0; i < n; i++) x[i] = 0.0f;
-}
-
-/*
- * C[MR, NR] = Σ_k A(i, k)·B[k, 0..NR) for k in [k0, k1), where A(i, k) = A[i·ai + k·ak]
- * (ai = lda, ak = 1: A as stored; ai = 1, ak = lda: Aᵀ) and B rows are ldb apart.
- */
-static inline void mk4x8(int k0, int k1, const f32 *A, int ai, int ak, const f32 *B, int ldb, f32 *C, int ldc) {
-  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (int k = k0; k < k1; k++) {
-    const f32 *b = B + k * ldb;
-    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    const f32 *a = A + k * ak;
-    v128_t a0 = wasm_f32x4_splat(a[0]);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-    a0 = wasm_f32x4_splat(a[ai]);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a0, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a0, b1));
-    a0 = wasm_f32x4_splat(a[2 * ai]);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a0, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a0, b1));
-    a0 = wasm_f32x4_splat(a[3 * ai]);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a0, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a0, b1));
-  }
-  wasm_v128_store(C, c00);
-  wasm_v128_store(C + 4, c01);
-  wasm_v128_store(C + ldc, c10);
-  wasm_v128_store(C + ldc + 4, c11);
-  wasm_v128_store(C + 2 * ldc, c20);
-  wasm_v128_store(C + 2 * ldc + 4, c21);
-  wasm_v128_store(C + 3 * ldc, c30);
-  wasm_v128_store(C + 3 * ldc + 4, c31);
-}
+#include "common.h"
 
 /* Which part of a [Tp, Tp] product the causal mask leaves. */
 enum { FULL = 0, LOWER = 1, UPPER = 2 };
@@ -84,7 +38,7 @@ static void gemm(int M, int N, int K, const f32 *A, int lda, int ta, const f32 *
     const int n1 = cols == LOWER ? imin(N, up8(i0 + MR)) : N;
     const int k0 = ks == UPPER ? i0 : 0;
     const int k1 = ks == LOWER ? imin(K, i0 + MR) : K;
-    for (int j0 = 0; j0 < n1; j0 += NR) mk4x8(k0, k1, A + i0 * ai, ai, ak, B + j0, ldb, C + i0 * ldc + j0, ldc);
+    for (int j0 = 0; j0 < n1; j0 += NR) mk4x8(k0, k1, A + i0 * ai, ai, ak, B + j0, ldb, C + i0 * ldc + j0, ldc, 0);
   }
 }
 
