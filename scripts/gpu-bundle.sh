@@ -31,8 +31,8 @@ cp -r node_modules/webgpu/dist/linux-x64 "$stage/out/node_modules/webgpu/dist/"
 cp -r node_modules/@resvg/resvg-js node_modules/@resvg/resvg-js-linux-x64-gnu "$stage/out/node_modules/@resvg/"
 # fast-crc32c (tfrecord's CRC, for --tensorboard) picks its implementation by require() of relative paths
 cp -r node_modules/fast-crc32c "$stage/out/node_modules/"
-# the wasm backend's fused attention kernel, found next to the bundle (fusedAttention.ts)
-mkdir -p "$stage/out/wasm" && cp src/model/kernels/wasm/attention.wasm "$stage/out/wasm/"
+# the wasm backend's own kernels, found next to the bundle (src/model/kernels/wasmKernels.ts)
+mkdir -p "$stage/out/wasm" && cp src/model/kernels/wasm/kernels.wasm "$stage/out/wasm/"
 cp "$(command -v node)" "$stage/out/node"
 mkdir -p .gpucheck
 tar -C "$stage/out" -cf - . | xz -6 -T0 >.gpucheck/bundle.tar.xz
