@@ -20,6 +20,7 @@ import { activeKernelLayouts, type AttentionShape } from './kernels/layouts.ts';
 import { op } from './kernels/op.ts';
 import { fusedAttention, fusedAttentionReady } from './kernels/fusedAttention.ts';
 import { wasmProductsReady } from './kernels/wasmProducts.ts';
+import { wasmGelu, wasmLayerNorm, wasmPointwiseReady } from './kernels/wasmPointwise.ts';
 import { perSequenceAttention } from './kernels/perSequenceAttention.ts';
 import { colSum, gatherRows, matMul, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
 
@@ -74,6 +75,7 @@ export function embedding(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
  *   dx = rstd · (dxhat - mean(dxhat) - xhat · mean(dxhat·xhat)),  dg = Σ_rows dy·xhat,  db = Σ_rows dy.
  */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D | null, eps = 1e-5): tf.Tensor2D {
+  if (wasmPointwiseReady()) return wasmLayerNorm(x, g, b, eps); // one kernel per direction on wasm
   const f = op<tf.Tensor2D>(([x, g, b], save) => {
     const { mean, variance } = tf.moments(x!, -1, true);
     const rstd = tf.rsqrt(tf.add(variance, eps)); // [N, 1]
@@ -105,6 +107,7 @@ export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D | null,
  */
 const GELU_C = 2 * Math.sqrt(2 / Math.PI); // 2·√(2/π)
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  if (wasmPointwiseReady()) return wasmGelu(x); // one kernel per direction on wasm
   const f = op<tf.Tensor2D>(([x], save) => {
     const x2 = tf.square(x!);
     const sig = tf.sigmoid(tf.mul(x!, tf.add(tf.mul(x2, GELU_C * 0.044715), GELU_C))); // σ(2u), 2u = x·(C + C·0.044715·x²)

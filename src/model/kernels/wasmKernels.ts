@@ -31,6 +31,10 @@ export interface WasmKernels {
   matmul_tn(a: number, b: number, c: number, K: number, M: number, N: number): void;
   matmul_nn(a: number, b: number, bias: number, c: number, M: number, K: number, N: number): void;
   col_sum(x: number, out: number, N: number, n: number): void;
+  layernorm_forward(x: number, g: number, b: number, y: number, xhat: number, rstd: number, N: number, d: number, eps: number): void;
+  layernorm_backward(dy: number, xhat: number, rstd: number, g: number, dx: number, dg: number, db: number, N: number, d: number): void;
+  gelu_forward(x: number, y: number, n: number): void;
+  gelu_backward(x: number, dy: number, dx: number, n: number): void;
 }
 
 let compiled: object | null | undefined;

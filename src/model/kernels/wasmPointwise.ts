@@ -1,0 +1,89 @@
+/**
+ * LayerNorm and GELU as one wasm kernel per direction (wasm/pointwise.c) on the wasm
+ * backend, where ops.ts builds each from 6–12 tfjs kernels (each a pass over [N, d] and
+ * a dispatch: most of a tiny model's step). Same equations as ops.ts's layerNorm and
+ * gelu; LayerNorm saves xhat and rstd as there, GELU saves only x (its backward
+ * recomputes σ). Registered for wasm only; `wasmPointwiseReady()` says whether the
+ * current backend runs them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { op } from './op.ts';
+import { checkInput, heapOffset as ptr, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
+
+const LN_FORWARD = 'ChinchillaLayerNormForward';
+const LN_BACKWARD = 'ChinchillaLayerNormBackward';
+const GELU_FORWARD = 'ChinchillaGeluForward';
+const GELU_BACKWARD = 'ChinchillaGeluBackward';
+
+if (kernelsModule() && !tf.getKernel(LN_FORWARD, 'wasm')) {
+  const register = (kernelName: string, kernelFunc: (be: WasmBackend, inputs: Record<string, tf.TensorInfo | undefined>, attrs: { eps?: number; hasBias?: boolean }) => tf.TensorInfo | tf.TensorInfo[]) =>
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => kernelFunc(backend as unknown as WasmBackend, inputs as Record<string, tf.TensorInfo | undefined>, attrs as { eps?: number; hasBias?: boolean }),
+    });
+  register(LN_FORWARD, (be, { x, g, b }, { eps }) => {
+    const [N, d] = x!.shape as [number, number];
+    checkInput(LN_FORWARD, 'x', x!, [N, d]);
+    checkInput(LN_FORWARD, 'g', g!, [d]);
+    if (b) checkInput(LN_FORWARD, 'b', b, [d]);
+    const [y, xhat, rstd] = [be.makeOutput([N, d], 'float32'), be.makeOutput([N, d], 'float32'), be.makeOutput([N], 'float32')];
+    wasmKernelsFor(be).layernorm_forward(ptr(be, x!), ptr(be, g!), b ? ptr(be, b) : 0, ptr(be, y), ptr(be, xhat), ptr(be, rstd), N, d, eps!);
+    return [y, xhat, rstd];
+  });
+  register(LN_BACKWARD, (be, { dy, xhat, rstd, g }, { hasBias }) => {
+    const [N, d] = dy!.shape as [number, number];
+    checkInput(LN_BACKWARD, 'dy', dy!, [N, d]);
+    checkInput(LN_BACKWARD, 'xhat', xhat!, [N, d]);
+    checkInput(LN_BACKWARD, 'rstd', rstd!, [N]);
+    checkInput(LN_BACKWARD, 'g', g!, [d]);
+    const [dx, dg] = [be.makeOutput([N, d], 'float32'), be.makeOutput([d], 'float32')];
+    const db = hasBias ? be.makeOutput([d], 'float32') : null;
+    wasmKernelsFor(be).layernorm_backward(ptr(be, dy!), ptr(be, xhat!), ptr(be, rstd!), ptr(be, g!), ptr(be, dx), ptr(be, dg), db ? ptr(be, db) : 0, N, d);
+    return db ? [dx, dg, db] : [dx, dg];
+  });
+  register(GELU_FORWARD, (be, { x }) => {
+    checkInput(GELU_FORWARD, 'x', x!, x!.shape);
+    const y = be.makeOutput([...x!.shape], 'float32');
+    wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), tf.util.sizeFromShape(x!.shape));
+    return y;
+  });
+  register(GELU_BACKWARD, (be, { x, dy }) => {
+    checkInput(GELU_BACKWARD, 'dy', dy!, x!.shape);
+    const dx = be.makeOutput([...x!.shape], 'float32');
+    wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), tf.util.sizeFromShape(x!.shape));
+    return dx;
+  });
+}
+
+/** Whether the current backend runs these kernels. */
+export function wasmPointwiseReady(): boolean {
+  return !!tf.getKernel(LN_FORWARD, tf.getBackend());
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
+
+/** LayerNorm over the last axis of x [N, d] (see ops.ts's layerNorm). */
+export function wasmLayerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D | null, eps: number): tf.Tensor2D {
+  const f = op<tf.Tensor2D>(([x, g, b], save) => {
+    const [y, xhat, rstd] = run(LN_FORWARD, b ? { x: x!, g: g!, b } : { x: x!, g: g! }, { eps }) as tf.Tensor[];
+    save([xhat!, rstd!, g!]);
+    return {
+      value: y as tf.Tensor2D,
+      gradFunc: (dy, [xhat, rstd, g]) => run(LN_BACKWARD, { dy, xhat: xhat!, rstd: rstd!, g: g! }, { hasBias: !!b }) as tf.Tensor[],
+    };
+  });
+  return b ? f(x, g, b) : f(x, g);
+}
+
+/** GELU in GPT-2's tanh form (see ops.ts's gelu). */
+export function wasmGelu(x: tf.Tensor2D): tf.Tensor2D {
+  const f = op<tf.Tensor2D>(([x], save) => {
+    save([x!]);
+    return {
+      value: run(GELU_FORWARD, { x: x! }) as tf.Tensor2D,
+      gradFunc: (dy, [x]) => [run(GELU_BACKWARD, { x: x!, dy }) as tf.Tensor2D],
+    };
+  });
+  return f(x);
+}

@@ -1,0 +1,111 @@
+/**
+ * The ops that run the project's own wasm kernels on the wasm backend (LayerNorm, GELU,
+ * products, fused attention) against the same ops on the cpu backend, where they are
+ * plain tfjs kernels with hand-written gradients: values and gradients agree to float
+ * rounding, on sizes that hit every vector tail. The whole model too: loss and every
+ * gradient of a GPT on wasm (all kernels ours) against cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, kernelLayouts } from '../src/backend.ts';
+import { parseModelConfig, resolveModelConfig } from '../src/model/config.ts';
+import { GPT } from '../src/model/gpt.ts';
+import { useKernelLayouts } from '../src/model/kernels/layouts.ts';
+import { wasmPointwiseReady } from '../src/model/kernels/wasmPointwise.ts';
+import { wasmProductsReady } from '../src/model/kernels/wasmProducts.ts';
+import { gelu, layerNorm, linear } from '../src/model/ops.ts';
+import { Rng } from '../src/util/rng.ts';
+
+beforeAll(async () => {
+  await initBackend('wasm', { quiet: true }); // registers wasm; the tests switch with tf.setBackend
+});
+
+const data = (n: number, seed: number, scale = 1) => {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal() * scale);
+};
+
+/** f's value and its gradients w.r.t. every input, on `backend`, as plain arrays. */
+async function valueAndGrads(backend: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  useKernelLayouts(kernelLayouts(backend));
+  const xs = shapes.map((s, i) => tf.tensor(data(s.reduce((a, b) => a * b, 1), 10 + i, 2), s));
+  const y = f(...xs);
+  const gy = tf.tensor(data(y.size, 99), y.shape);
+  const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), gy)))(xs);
+  const out = [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  tf.dispose([...xs, y, gy, ...grads]);
+  return out;
+}
+
+function expectClose(a: Float32Array[], b: Float32Array[], tol: number): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, k) => {
+    const scale = Math.max(1, ...Array.from(b[k]!, Math.abs));
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - b[k]![i]!));
+    expect(worst).toBeLessThan(tol * scale);
+  });
+}
+
+describe('wasm kernels against the plain ops on cpu', () => {
+  it('run on wasm and not on cpu', async () => {
+    await tf.setBackend('wasm');
+    expect(wasmPointwiseReady() && wasmProductsReady()).toBe(true);
+    await tf.setBackend('cpu');
+    expect(wasmPointwiseReady() || wasmProductsReady()).toBe(false);
+  });
+
+  for (const [N, d] of [[7, 10], [64, 32], [5, 3]] as const) {
+    it(`layerNorm with and without bias, [${N}, ${d}]`, async () => {
+      const withBias = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D);
+      expectClose(await valueAndGrads('wasm', [[N, d], [d], [d]], withBias), await valueAndGrads('cpu', [[N, d], [d], [d]], withBias), 2e-5);
+      const noBias = (x: tf.Tensor, g: tf.Tensor) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, null);
+      expectClose(await valueAndGrads('wasm', [[N, d], [d]], noBias), await valueAndGrads('cpu', [[N, d], [d]], noBias), 2e-5);
+    });
+
+    it(`gelu and linear, [${N}, ${d}]`, async () => {
+      const g = (x: tf.Tensor) => gelu(x as tf.Tensor2D);
+      expectClose(await valueAndGrads('wasm', [[N, d]], g), await valueAndGrads('cpu', [[N, d]], g), 2e-6);
+      const lin = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+      expectClose(await valueAndGrads('wasm', [[N, d], [d, 9], [9]], lin), await valueAndGrads('cpu', [[N, d], [d, 9], [9]], lin), 1e-5);
+    });
+  }
+
+  it('gelu at large |x| (the sigmoid through e^−|z|) and at 0', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([[-100, -20, -5, 0, 5, 20, 100]]);
+    const y = Array.from(gelu(x).dataSync());
+    expect(y[0]).toBeCloseTo(0, 6);
+    expect(y[3]).toBe(0);
+    expect(y[6]).toBe(100);
+    expect(y[5]).toBe(20);
+    expect(y.every(Number.isFinite)).toBe(true);
+    x.dispose();
+  });
+
+  // the whole model: GELU or ReLU, with and without biases, tied and untied head, T not a multiple of 8
+  for (const extra of [{}, { activation: 'relu', bias: false, tie_embeddings: false }] as const) {
+    it(`a GPT's loss and gradients on wasm equal cpu's (${JSON.stringify(extra)})`, async () => {
+      const cfg = resolveModelConfig(parseModelConfig({ context: 13, d_model: 20, n_layers: 2, n_heads: 2, ...extra }, 'test'), 37);
+      const rng = new Rng(5);
+      const ids = Array.from({ length: 3 * 13 }, () => rng.int(37));
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const m = new GPT(cfg, { kernels: kernelLayouts(backend) });
+        // larger weights than GPT-2's init, so that attention and GELU are far from their linear regime
+        for (const p of m.params) tf.tidy(() => p.variable.assign(tf.mul(p.variable, p.name.includes('ln_') ? 1 : 10)));
+        const x = tf.tensor2d(ids, [3, 13], 'int32'), y = tf.tensor2d([...ids.slice(1), 0], [3, 13], 'int32');
+        const vars = m.params.map((p) => p.variable);
+        const { value, grads } = tf.variableGrads(() => m.loss(x, y), vars);
+        const out = [value.dataSync() as Float32Array, ...vars.map((v) => grads[v.name]!.dataSync() as Float32Array)];
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        m.dispose();
+        return out;
+      };
+      const [wasm, cpu] = [await run('wasm'), await run('cpu')];
+      expect(cpu[0]![0]).toBeGreaterThan(1);
+      expectClose(wasm, cpu, 5e-5);
+    });
+  }
+});
