@@ -315,7 +315,7 @@ describe('GPT model', () => {
 });
 
 describe('estimateStepBytes', () => {
-  it('covers the measured peak of one forward+backward on wasm, within 35%', async () => {
+  it('covers the measured peak of one forward+backward on wasm, within 45%', async () => {
     await tf.setBackend('wasm');
     const c = config({ context: 128, d_model: 64, n_layers: 2, n_heads: 4 }, 2048);
     for (const micro of [2, 4]) {
@@ -330,7 +330,7 @@ describe('estimateStepBytes', () => {
       const peak = prof.peakBytes - before;
       const est = estimateStepBytes(c, micro);
       expect(est).toBeGreaterThanOrEqual(peak);
-      expect(est).toBeLessThan(1.35 * peak);
+      expect(est).toBeLessThan(1.45 * peak); // 1.35-1.40 since GELU and LayerNorm run as wasm kernels (estimateStepBytes)
       tf.dispose([idx, tgt]);
       m.dispose();
     }

@@ -65,7 +65,9 @@ describe('wasm kernels', () => {
   it('imports only the memory, exports its functions, and has no data segment', () => {
     const m = new WA.Module(bytes);
     expect(WA.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WA.Module.exports(m).map((e) => e.name).sort()).toEqual(['attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'matmul_nn', 'matmul_tn']);
+    expect(WA.Module.exports(m).map((e) => e.name).sort()).toEqual([
+      'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn',
+    ]);
     const ids = sectionIds(bytes);
     expect(ids).toContain(10); // code
     expect(ids).not.toContain(11); // data
