@@ -66,7 +66,7 @@ describe('wasm kernels', () => {
     const m = new WA.Module(bytes);
     expect(WA.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WA.Module.exports(m).map((e) => e.name).sort()).toEqual([
-      'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn',
+      'adamw_update', 'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn',
     ]);
     const ids = sectionIds(bytes);
     expect(ids).toContain(10); // code

@@ -14,6 +14,8 @@ import { useKernelLayouts } from '../src/model/kernels/layouts.ts';
 import { wasmPointwiseReady } from '../src/model/kernels/wasmPointwise.ts';
 import { wasmProductsReady } from '../src/model/kernels/wasmProducts.ts';
 import { gelu, layerNorm, linear } from '../src/model/ops.ts';
+import { AdamW } from '../src/train/adamw.ts';
+import { wasmAdamWReady } from '../src/model/kernels/wasmAdamW.ts';
 import { Rng } from '../src/util/rng.ts';
 
 beforeAll(async () => {
@@ -51,9 +53,29 @@ function expectClose(a: Float32Array[], b: Float32Array[], tol: number): void {
 describe('wasm kernels against the plain ops on cpu', () => {
   it('run on wasm and not on cpu', async () => {
     await tf.setBackend('wasm');
-    expect(wasmPointwiseReady() && wasmProductsReady()).toBe(true);
+    expect(wasmPointwiseReady() && wasmProductsReady() && wasmAdamWReady()).toBe(true);
     await tf.setBackend('cpu');
-    expect(wasmPointwiseReady() || wasmProductsReady()).toBe(false);
+    expect(wasmPointwiseReady() || wasmProductsReady() || wasmAdamWReady()).toBe(false);
+  });
+
+  it("AdamW's wasm kernel gives the same bits as the tfjs update, over 5 steps with and without decay", async () => {
+    const shapes = [[3, 5], [7], [64], [2, 2, 2]];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(tf.tensor(data(s.reduce((a, b) => a * b, 1), i), s)), decay: i % 2 === 0 }));
+      const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+      for (let t = 0; t < 5; t++) {
+        const grads = shapes.map((s, i) => tf.tensor(data(s.reduce((a, b) => a * b, 1), 100 * t + i, 0.5), s));
+        opt.step(grads, 3e-3 * (1 + t));
+        tf.dispose(grads);
+      }
+      const out = [...params.map((p) => p.variable), ...opt.m, ...opt.v].map((t) => Array.from(t.dataSync()));
+      opt.dispose();
+      params.forEach((p) => p.variable.dispose());
+      return out;
+    };
+    const [wasm, cpu] = [await run('wasm'), await run('cpu')];
+    expect(wasm).toEqual(cpu);
   });
 
   for (const [N, d] of [[7, 10], [64, 32], [5, 3]] as const) {

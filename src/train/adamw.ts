@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmAdamW, wasmAdamWReady } from '../model/kernels/wasmAdamW.ts';
 import { splitFlat } from '../model/kernels/wasmBlocks.ts';
 
 export interface Param {
@@ -75,6 +76,19 @@ export class AdamW {
     this.t += 1;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
+    if (wasmAdamWReady()) {
+      // wasm: one kernel per tensor, the same float32 operations (so the same bits) as the groups below
+      this.params.forEach((p, i) =>
+        tf.tidy(() => {
+          const decay = weightDecay > 0 && p.decay ? 1 - lr * weightDecay : 1;
+          const [w, m, v] = wasmAdamW(p.variable, grads[i]!, this.m[i]!, this.v[i]!, { beta1, beta2, bc1, bc2, eps, lr, decay });
+          p.variable.assign(w);
+          this.m[i]!.assign(m);
+          this.v[i]!.assign(v);
+        }),
+      );
+      return;
+    }
     const flat = (ts: tf.Tensor[]) => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((t) => tf.reshape(t, [-1])))) as tf.Tensor1D;
     for (const { from, to, mask } of this.groups) {
       const params = this.params.slice(from, to).map((p) => p.variable);
