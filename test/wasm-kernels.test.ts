@@ -43,14 +43,15 @@ function sectionIds(b: Uint8Array): number[] {
 /** clang 14 with wasm-ld, the toolchain the committed binary was built with. */
 interface Kernels {
   attn_work_floats(T: number, hd: number): number;
-  matmul_nn(a: number, b: number, bias: number, c: number, M: number, K: number, N: number): void;
-  matmul_tn(a: number, b: number, c: number, K: number, M: number, N: number): void;
+  matmul_work_floats(): number;
+  matmul_nn(a: number, b: number, bias: number, c: number, M: number, K: number, N: number, work: number): void;
+  matmul_tn(a: number, b: number, c: number, K: number, M: number, N: number, work: number): void;
   col_sum(x: number, out: number, N: number, n: number): void;
 }
 
-/** The kernels on a fresh 6-page memory (byte offsets from 4096 are free to use). */
+/** The kernels on a fresh 8 MB memory (byte offsets from 4096 are free to use). */
 function instance(): { e: Kernels; f32: Float32Array } {
-  const memory = new WA.Memory({ initial: 6 }) as { buffer: ArrayBuffer };
+  const memory = new WA.Memory({ initial: 128 }) as { buffer: ArrayBuffer };
   const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Kernels;
   return { e, f32: new Float32Array(memory.buffer) };
 }
@@ -66,7 +67,7 @@ describe('wasm kernels', () => {
     const m = new WA.Module(bytes);
     expect(WA.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WA.Module.exports(m).map((e) => e.name).sort()).toEqual([
-      'adamw_update', 'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn',
+      'adamw_update', 'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn', 'matmul_work_floats',
     ]);
     const ids = sectionIds(bytes);
     expect(ids).toContain(10); // code
@@ -80,13 +81,15 @@ describe('wasm kernels', () => {
     expect(e.attn_work_floats(61, 10)).toBe(4 * 64 * 64 + 5 * 64 * 16);
   });
 
-  // odd sizes: every tail of the 4×8 blocks, and K across the 256-row passes
-  for (const [M, K, N] of [[13, 300, 11], [8, 7, 24], [5, 513, 3], [16, 64, 12]] as const) {
+  // odd sizes: every tail of the 4×8 blocks, K across the 256-row passes, and (from 32 rows on)
+  // the packed panels of 256 columns, Aᵀ's slices copied from 64 columns on
+  for (const [M, K, N] of [[13, 300, 11], [8, 7, 24], [5, 513, 3], [16, 64, 12], [40, 300, 270], [36, 513, 72], [33, 20, 64]] as const) {
     it(`matmul_nn, matmul_tn and col_sum equal a float32 loop bit for bit (M ${M}, K ${K}, N ${N})`, () => {
       const { e, f32 } = instance();
+      expect(e.matmul_work_floats() * 4).toBeLessThan(2 ** 20);
       const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 3);
       const a = rnd(M * K, 1), b = rnd(K * N, 2), bias = rnd(N, 3), at = rnd(K * M, 4);
-      const [pa, pb, pbias, pat, pc] = [0, 1, 2, 3, 4].map((i) => 4096 + i * 65536);
+      const [pa, pb, pbias, pat, pc, pw] = [0, 1, 2, 3, 4, 5].map((i) => 4096 + i * 2 ** 20);
       f32.set(a, pa / 4), f32.set(b, pb / 4), f32.set(bias, pbias / 4), f32.set(at, pat / 4);
       const fr = Math.fround;
       const dot = (A: (i: number, k: number) => number, i: number, j: number) => {
@@ -98,11 +101,11 @@ describe('wasm kernels', () => {
         const got = f32.subarray(pc / 4, pc / 4 + M * N);
         for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expect(got[i * N + j]).toBe(want(i, j));
       };
-      e.matmul_nn(pa, pb, 0, pc, M, K, N);
+      e.matmul_nn(pa, pb, 0, pc, M, K, N, pw);
       expectC((i, j) => dot((i, k) => a[i * K + k]!, i, j));
-      e.matmul_nn(pa, pb, pbias, pc, M, K, N);
+      e.matmul_nn(pa, pb, pbias, pc, M, K, N, pw);
       expectC((i, j) => fr(dot((i, k) => a[i * K + k]!, i, j) + bias[j]!));
-      e.matmul_tn(pat, pb, pc, K, M, N);
+      e.matmul_tn(pat, pb, pc, K, M, N, pw);
       expectC((i, j) => dot((i, k) => at[k * M + i]!, i, j));
       e.col_sum(pb, pc, K, N);
       const sums = f32.subarray(pc / 4, pc / 4 + N);

@@ -28,8 +28,9 @@ export interface WasmKernels {
   attn_work_floats(T: number, hd: number): number;
   attn_forward(qkv: number, y: number, p: number, work: number, B: number, T: number, H: number, hd: number): void;
   attn_backward(qkv: number, p: number, dy: number, dqkv: number, work: number, B: number, T: number, H: number, hd: number): void;
-  matmul_tn(a: number, b: number, c: number, K: number, M: number, N: number): void;
-  matmul_nn(a: number, b: number, bias: number, c: number, M: number, K: number, N: number): void;
+  matmul_work_floats(): number;
+  matmul_tn(a: number, b: number, c: number, K: number, M: number, N: number, work: number): void;
+  matmul_nn(a: number, b: number, bias: number, c: number, M: number, K: number, N: number, work: number): void;
   col_sum(x: number, out: number, N: number, n: number): void;
   layernorm_forward(x: number, g: number, b: number, y: number, xhat: number, rstd: number, N: number, d: number, eps: number): void;
   layernorm_backward(dy: number, xhat: number, rstd: number, g: number, dx: number, dg: number, db: number, N: number, d: number): void;
@@ -69,6 +70,20 @@ export function wasmKernelsFor(backend: WasmBackend): WasmKernels {
 
 /** A tensor's byte offset in the heap. */
 export const heapOffset = (backend: WasmBackend, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+
+/** A scratch buffer of `floats` kept for the backend's lifetime (the products' packed panels). */
+const kept = new WeakMap<object, Map<number, number>>();
+export function keptScratch(backend: WasmBackend, floats: number): number {
+  let m = kept.get(backend);
+  if (!m) kept.set(backend, (m = new Map()));
+  let p = m.get(floats);
+  if (p === undefined) {
+    p = backend.wasm._malloc(floats * 4) >>> 0;
+    if (!p) throw new Error(`wasm kernels: cannot allocate ${((floats * 4) / 2 ** 20).toFixed(1)} MB of scratch on the wasm heap`);
+    m.set(floats, p);
+  }
+  return p;
+}
 
 /** Runs `f` with `floats` of scratch from the backend's heap. */
 export function withScratch<T>(backend: WasmBackend, floats: number, f: (work: number) => T): T {

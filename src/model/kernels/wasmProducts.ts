@@ -8,7 +8,7 @@
  * `wasmProductsReady()` says whether the current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkInput, heapOffset as ptr, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, keptScratch, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
 
 const MATMUL = 'ChinchillaMatMul';
 const MATMUL_TN = 'ChinchillaMatMulTN';
@@ -27,7 +27,8 @@ if (kernelsModule() && !tf.getKernel(MATMUL_TN, 'wasm')) {
       checkInput(MATMUL, 'b', b!, [K, N]);
       if (bias) checkInput(MATMUL, 'bias', bias, [N]);
       const out = be.makeOutput([M, N], 'float32'); // [M, N]
-      wasmKernelsFor(be).matmul_nn(ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N);
+      const k = wasmKernelsFor(be);
+      k.matmul_nn(ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N, keptScratch(be, k.matmul_work_floats()));
       return out;
     },
   });
@@ -42,7 +43,8 @@ if (kernelsModule() && !tf.getKernel(MATMUL_TN, 'wasm')) {
       checkInput(MATMUL_TN, 'x', x!, [K, M]);
       checkInput(MATMUL_TN, 'y', y!, [K, N]);
       const out = be.makeOutput([M, N], 'float32'); // [M, N]
-      wasmKernelsFor(be).matmul_tn(ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N);
+      const k = wasmKernelsFor(be);
+      k.matmul_tn(ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N, keptScratch(be, k.matmul_work_floats()));
       return out;
     },
   });
