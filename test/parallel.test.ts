@@ -17,7 +17,7 @@ import { AdamW } from '../src/train/adamw.ts';
 import { readMetrics as readMetricsCsv } from '../src/artifacts/metrics.ts';
 import { WorkerPool } from '../src/train/parallel/pool.ts';
 import { rowShare } from '../src/train/parallel/protocol.ts';
-import { parseWorkers, resolveWorkers, rowsPerWorker, workerMicroBatch } from '../src/train/parallel/workers.ts';
+import { AUTO_PARALLEL_MIN_FLOPS, parseWorkers, resolveWorkers, rowsPerWorker, workerMicroBatch } from '../src/train/parallel/workers.ts';
 import { accumulateGradients, microBatches, trainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
@@ -74,6 +74,15 @@ describe('row shares and micro-batches', () => {
     expect(resolveWorkers('auto', { defaultWorkers: 1 }, 32)).toBe(1);
     expect(resolveWorkers('auto', { defaultWorkers: 16 }, 32)).toBe(16);
     expect(resolveWorkers('auto', { defaultWorkers: 16 }, 1)).toBe(1); // never more workers than rows
+    // on wasm, 'auto' runs one worker for models whose step is under 2.5e8 FLOPs (6·N_total·tokens)
+    const tiny = resolveModelConfig(parseModelConfig({ context: 64, d_model: 16, n_layers: 1, n_heads: 1 }, 't'), 512); // 12,528 params
+    const wide = resolveModelConfig(parseModelConfig({ context: 64, d_model: 48, n_layers: 1, n_heads: 2 }, 'w'), 512); // 56,016 params
+    expect(6 * 12528 * 32 * 64).toBeLessThan(AUTO_PARALLEL_MIN_FLOPS);
+    expect(6 * 56016 * 16 * 64).toBeGreaterThan(AUTO_PARALLEL_MIN_FLOPS);
+    expect(resolveWorkers('auto', { defaultWorkers: 2, name: 'wasm' }, 32, tiny)).toBe(1);
+    expect(resolveWorkers('auto', { defaultWorkers: 2, name: 'wasm' }, 16, wide)).toBe(2);
+    expect(resolveWorkers('auto', { defaultWorkers: 2, name: 'cpu' }, 32, tiny)).toBe(2);
+    expect(resolveWorkers(2, { defaultWorkers: 2, name: 'wasm' }, 32, tiny)).toBe(2); // asked for: kept
     expect(() => resolveWorkers(40, { defaultWorkers: 2 }, 32)).toThrow(/--workers 40 exceeds the batch of 32/);
     expect(() => parseWorkers('two')).toThrow(/--workers must be a positive integer or 'auto'/);
     expect(parseWorkers('2')).toBe(2);

@@ -123,7 +123,7 @@ export async function estimateRuns(runs: PlannedRun[], backend: BackendProfile, 
   for (const s of ordered) {
     const r = s.runs[0]!;
     const cfg = resolveModelConfig(r.model, r.vocab);
-    const workers = resolveWorkers(o.workers, backend, r.train.batch);
+    const workers = resolveWorkers(o.workers, backend, r.train.batch, cfg);
     const ctx = Math.min(cfg.context, CALIBRATION_CONTEXT);
     const fullTokens = r.train.batch * cfg.context;
     const fromRate = (tokens: number) => (rate ? rate.fixedPerParam * r.params_total + (6 * r.params_total * tokens) / rate.flopsPerS : 0);

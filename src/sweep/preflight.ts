@@ -94,7 +94,7 @@ type Profile = Pick<BackendProfile, 'defaultWorkers' | 'memoryBudgetBytes'> & Pa
  */
 export function runMemoryBytes(r: PlannedRun, profile: Profile, workers?: number | 'auto'): number {
   const cfg = resolveModelConfig(r.model, r.vocab);
-  const w = resolveWorkers(workers, profile, r.train.batch);
+  const w = resolveWorkers(workers, profile, r.train.batch, cfg);
   const micro = workerMicroBatch(cfg, r.train.micro_batch, r.train.batch, w, profile.memoryBudgetBytes);
   // estimateStepBytes counts the parameters once; add gradients per worker and m, v once
   return w * (estimateStepBytes(cfg, micro, gptOptions(profile)) + 4 * r.params_total) + 8 * r.params_total;

@@ -63,7 +63,7 @@ export function setUpTraining(cfg: ResolvedModelConfig, t: TrainConfig, profile:
   if (tokens.length < cfg.context + 2) {
     throw new UserError(`the train split has ${tokens.length} tokens, fewer than one window of context ${cfg.context} + 1`);
   }
-  const ranks = resolveWorkers(workers, profile, t.batch);
+  const ranks = resolveWorkers(workers, profile, t.batch, cfg);
   const budget = profile.memoryBudgetBytes;
   const mainMicro = t.micro_batch === 'auto' ? chooseMicroBatch(cfg, t.batch, budget) : t.micro_batch;
   if (t.batch % mainMicro !== 0) {

@@ -39,7 +39,7 @@ export const workersOption = {
     type: 'string',
     describe:
       "data-parallel worker threads, each with its own backend instance computing a share of every batch (one AdamW update on the summed gradients); " +
-      "default 'auto': one per core on the wasm and cpu backends, 1 on tensorflow and tensorflow-gpu. A run is reproducible for a given worker count",
+      "default 'auto': one per core on the wasm and cpu backends (on wasm 1 for models whose step is under 2.5e8 FLOPs, where the second core costs more than it saves), 1 on tensorflow and tensorflow-gpu. A run is reproducible for a given worker count",
   },
 } as const satisfies Record<string, Options>;
 
