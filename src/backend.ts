@@ -8,7 +8,7 @@
  *                   package): Vulkan/Metal/D3D12 on a hardware adapter; a software
  *                   adapter (llvmpipe, SwiftShader) only when asked for explicitly
  *   tensorflow      @tensorflow/tfjs-node      (libtensorflow on CPU)
- *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD)
+ *   wasm            @tensorflow/tfjs-backend-wasm (SIMD), with the project's own kernels (src/model/kernels/wasm/)
  *   cpu             pure JavaScript (always there)
  * The two libtensorflow packages are optionalDependencies whose install script
  * downloads a native library, so they are often absent; they are loaded lazily.
@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { PLAIN_LAYOUTS, WASM_LAYOUTS, WEBGPU_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
+import { kernelsModule } from './model/kernels/wasmKernels.ts';
 import type { BackendAttempt, BackendName, BackendProfile } from './backendProfile.ts';
 export type { BackendAttempt, BackendName } from './backendProfile.ts';
 import { UserError } from './util/errors.ts';
@@ -189,7 +190,9 @@ async function tryWasm(): Promise<TryResult> {
   }
   const threads = wasm.getThreadsCount();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
-  const device = `CPU via WebAssembly (XNNPACK${simd ? ', SIMD' : ', no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  // the model's products, attention, LayerNorm, GELU and AdamW run as the project's own SIMD kernels (src/model/kernels/wasm/)
+  const own = simd && kernelsModule() !== null;
+  const device = `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; ${own ? "the project's own kernels" : 'tfjs kernels (XNNPACK)'})`;
   return { attempt: { backend, ok: true, reason: 'loaded' }, info: { backend, tfBackend: 'wasm', device, threads } };
 }
 
