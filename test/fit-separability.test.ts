@@ -97,9 +97,9 @@ describe('fitSweep: a non-separable sweep leaves Approach 3 not identifiable', (
 });
 
 describe('the laptop IsoFLOP design (configs/sweep-isoflop.json) identifies Approach 3 when the runs follow the law', () => {
-  it('its 24 (N, D) with losses from a separable law (a = ½) and the final evaluations\' noise: a within 0.05, interval < 0.5', () => {
+  it('its 33 (N, D) with losses from a separable law (a = ½) and the final evaluations\' noise: a within 0.05, interval < 0.5', () => {
     const plan = loadSweep(`${PROJECT_ROOT}/configs/sweep-isoflop.json`);
-    expect(plan.runs).toHaveLength(24);
+    expect(plan.runs).toHaveLength(33);
     // scaled to the measured losses (3.3–4.2 nats); α = β, so a = ½
     const law = { E: 2.6, A: 25, B: 150, alpha: 0.4, beta: 0.4 };
     const rng = new Rng(7);
