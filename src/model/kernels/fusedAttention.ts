@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { op } from './op.ts';
-import { checkInput, heapOffset as ptr, kernelsModule, wasmKernelsFor, withScratch, type WasmBackend } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, registerWasmKernel, wasmKernelsFor, withScratch } from './wasmKernels.ts';
 
 const FORWARD = 'ChinchillaAttentionForward';
 const BACKWARD = 'ChinchillaAttentionBackward';
@@ -25,41 +25,26 @@ interface Attrs {
 
 const check = (name: string, t: tf.TensorInfo, shape: number[]) => checkInput('fused attention', name, t, shape);
 
-if (kernelsModule() && !tf.getKernel(FORWARD, 'wasm')) {
-  tf.registerKernel({
-    kernelName: FORWARD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as WasmBackend;
-      const { B, T, H } = attrs as unknown as Attrs;
-      const qkv = inputs.qkv as tf.TensorInfo;
-      const d = qkv.shape[1]! / 3, hd = d / H;
-      check('qkv', qkv, [B * T, 3 * d]);
-      const y = be.makeOutput([B * T, d], 'float32'); // [B·T, d]
-      const p = be.makeOutput([B * H, T, T], 'float32'); // [B·H, T, T]
-      const k = wasmKernelsFor(be);
-      withScratch(be, k.attn_work_floats(T, hd), (work) => k.attn_forward(ptr(be, qkv), ptr(be, y), ptr(be, p), work, B, T, H, hd));
-      return [y, p];
-    },
-  });
-  tf.registerKernel({
-    kernelName: BACKWARD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as WasmBackend;
-      const { B, T, H } = attrs as unknown as Attrs;
-      const { qkv, p, dy } = inputs as Record<string, tf.TensorInfo>;
-      const d = qkv!.shape[1]! / 3, hd = d / H;
-      check('qkv', qkv!, [B * T, 3 * d]);
-      check('p', p!, [B * H, T, T]);
-      check('dy', dy!, [B * T, d]);
-      const dqkv = be.makeOutput([B * T, 3 * d], 'float32'); // [B·T, 3d]
-      const k = wasmKernelsFor(be);
-      withScratch(be, k.attn_work_floats(T, hd), (work) => k.attn_backward(ptr(be, qkv!), ptr(be, p!), ptr(be, dy!), ptr(be, dqkv), work, B, T, H, hd));
-      return dqkv;
-    },
-  });
-}
+registerWasmKernel<Attrs>(FORWARD, (be, { qkv }, { B, T, H }) => {
+  const d = qkv!.shape[1]! / 3, hd = d / H;
+  check('qkv', qkv!, [B * T, 3 * d]);
+  const y = be.makeOutput([B * T, d], 'float32'); // [B·T, d]
+  const p = be.makeOutput([B * H, T, T], 'float32'); // [B·H, T, T]
+  const k = wasmKernelsFor(be);
+  withScratch(be, k.attn_work_floats(T, hd), (work) => k.attn_forward(ptr(be, qkv!), ptr(be, y), ptr(be, p), work, B, T, H, hd));
+  return [y, p];
+});
+
+registerWasmKernel<Attrs>(BACKWARD, (be, { qkv, p, dy }, { B, T, H }) => {
+  const d = qkv!.shape[1]! / 3, hd = d / H;
+  check('qkv', qkv!, [B * T, 3 * d]);
+  check('p', p!, [B * H, T, T]);
+  check('dy', dy!, [B * T, d]);
+  const dqkv = be.makeOutput([B * T, 3 * d], 'float32'); // [B·T, 3d]
+  const k = wasmKernelsFor(be);
+  withScratch(be, k.attn_work_floats(T, hd), (work) => k.attn_backward(ptr(be, qkv!), ptr(be, p!), ptr(be, dy!), ptr(be, dqkv), work, B, T, H, hd));
+  return dqkv;
+});
 
 /** Whether the current backend runs the fused kernels. */
 export function fusedAttentionReady(): boolean {

@@ -6,7 +6,7 @@
  * `wasmAdamWReady()` says whether the current backend runs it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkInput, heapOffset as ptr, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const ADAMW = 'ChinchillaAdamW';
 
@@ -23,26 +23,16 @@ export interface AdamWScalars {
   decay: number;
 }
 
-if (kernelsModule() && !tf.getKernel(ADAMW, 'wasm')) {
-  tf.registerKernel({
-    kernelName: ADAMW,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as WasmBackend;
-      const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
-      const a = attrs as unknown as AdamWScalars;
-      for (const [name, t] of [['g', g], ['m', m], ['v', v]] as const) checkInput(ADAMW, name, t!, p!.shape);
-      checkInput(ADAMW, 'p', p!, p!.shape);
-      const outs = [p!, m!, v!].map((t) => be.makeOutput([...t.shape], 'float32'));
-      const n = tf.util.sizeFromShape(p!.shape);
-      wasmKernelsFor(be).adamw_update(
-        ptr(be, p!), ptr(be, g!), ptr(be, m!), ptr(be, v!), ptr(be, outs[0]!), ptr(be, outs[1]!), ptr(be, outs[2]!), n,
-        a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc1, a.bc2, a.eps, a.lr, a.decay,
-      );
-      return outs;
-    },
-  });
-}
+registerWasmKernel<AdamWScalars>(ADAMW, (be, { p, g, m, v }, a) => {
+  for (const [name, t] of [['p', p], ['g', g], ['m', m], ['v', v]] as const) checkInput(ADAMW, name, t!, p!.shape);
+  const outs = [p!, m!, v!].map((t) => be.makeOutput([...t.shape], 'float32'));
+  const n = tf.util.sizeFromShape(p!.shape);
+  wasmKernelsFor(be).adamw_update(
+    ptr(be, p!), ptr(be, g!), ptr(be, m!), ptr(be, v!), ptr(be, outs[0]!), ptr(be, outs[1]!), ptr(be, outs[2]!), n,
+    a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc1, a.bc2, a.eps, a.lr, a.decay,
+  );
+  return outs;
+});
 
 /** Whether the current backend runs the kernel. */
 export function wasmAdamWReady(): boolean {

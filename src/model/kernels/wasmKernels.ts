@@ -68,6 +68,22 @@ export function wasmKernelsFor(backend: WasmBackend): WasmKernels {
   return e;
 }
 
+/** Inputs of a kernel by name (optional ones may be missing). */
+export type KernelInputs = Record<string, tf.TensorInfo | undefined>;
+
+/**
+ * Registers `f` as tfjs kernel `name` for the wasm backend, where kernels.wasm is there
+ * and the kernel is not registered yet (module reloads, several importers).
+ */
+export function registerWasmKernel<A>(name: string, f: (backend: WasmBackend, inputs: KernelInputs, attrs: A) => tf.TensorInfo | tf.TensorInfo[]): void {
+  if (!kernelsModule() || tf.getKernel(name, 'wasm')) return;
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => f(backend as unknown as WasmBackend, inputs as KernelInputs, attrs as unknown as A),
+  });
+}
+
 /** A tensor's byte offset in the heap. */
 export const heapOffset = (backend: WasmBackend, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
 

@@ -8,53 +8,48 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { op } from './op.ts';
-import { checkInput, heapOffset as ptr, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const LN_FORWARD = 'ChinchillaLayerNormForward';
 const LN_BACKWARD = 'ChinchillaLayerNormBackward';
 const GELU_FORWARD = 'ChinchillaGeluForward';
 const GELU_BACKWARD = 'ChinchillaGeluBackward';
 
-if (kernelsModule() && !tf.getKernel(LN_FORWARD, 'wasm')) {
-  const register = (kernelName: string, kernelFunc: (be: WasmBackend, inputs: Record<string, tf.TensorInfo | undefined>, attrs: { eps?: number; hasBias?: boolean }) => tf.TensorInfo | tf.TensorInfo[]) =>
-    tf.registerKernel({
-      kernelName,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => kernelFunc(backend as unknown as WasmBackend, inputs as Record<string, tf.TensorInfo | undefined>, attrs as { eps?: number; hasBias?: boolean }),
-    });
-  register(LN_FORWARD, (be, { x, g, b }, { eps }) => {
-    const [N, d] = x!.shape as [number, number];
-    checkInput(LN_FORWARD, 'x', x!, [N, d]);
-    checkInput(LN_FORWARD, 'g', g!, [d]);
-    if (b) checkInput(LN_FORWARD, 'b', b, [d]);
-    const [y, xhat, rstd] = [be.makeOutput([N, d], 'float32'), be.makeOutput([N, d], 'float32'), be.makeOutput([N], 'float32')];
-    wasmKernelsFor(be).layernorm_forward(ptr(be, x!), ptr(be, g!), b ? ptr(be, b) : 0, ptr(be, y), ptr(be, xhat), ptr(be, rstd), N, d, eps!);
-    return [y, xhat, rstd];
-  });
-  register(LN_BACKWARD, (be, { dy, xhat, rstd, g }, { hasBias }) => {
-    const [N, d] = dy!.shape as [number, number];
-    checkInput(LN_BACKWARD, 'dy', dy!, [N, d]);
-    checkInput(LN_BACKWARD, 'xhat', xhat!, [N, d]);
-    checkInput(LN_BACKWARD, 'rstd', rstd!, [N]);
-    checkInput(LN_BACKWARD, 'g', g!, [d]);
-    const [dx, dg] = [be.makeOutput([N, d], 'float32'), be.makeOutput([d], 'float32')];
-    const db = hasBias ? be.makeOutput([d], 'float32') : null;
-    wasmKernelsFor(be).layernorm_backward(ptr(be, dy!), ptr(be, xhat!), ptr(be, rstd!), ptr(be, g!), ptr(be, dx), ptr(be, dg), db ? ptr(be, db) : 0, N, d);
-    return db ? [dx, dg, db] : [dx, dg];
-  });
-  register(GELU_FORWARD, (be, { x }) => {
-    checkInput(GELU_FORWARD, 'x', x!, x!.shape);
-    const y = be.makeOutput([...x!.shape], 'float32');
-    wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), tf.util.sizeFromShape(x!.shape));
-    return y;
-  });
-  register(GELU_BACKWARD, (be, { x, dy }) => {
-    checkInput(GELU_BACKWARD, 'dy', dy!, x!.shape);
-    const dx = be.makeOutput([...x!.shape], 'float32');
-    wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), tf.util.sizeFromShape(x!.shape));
-    return dx;
-  });
-}
+/** LayerNorm's eps (forward) and whether it has a bias, i.e. computes db (backward). */
+const register = registerWasmKernel<{ eps?: number; hasBias?: boolean }>;
+
+register(LN_FORWARD, (be, { x, g, b }, { eps }) => {
+  const [N, d] = x!.shape as [number, number];
+  checkInput(LN_FORWARD, 'x', x!, [N, d]);
+  checkInput(LN_FORWARD, 'g', g!, [d]);
+  if (b) checkInput(LN_FORWARD, 'b', b, [d]);
+  const [y, xhat, rstd] = [be.makeOutput([N, d], 'float32'), be.makeOutput([N, d], 'float32'), be.makeOutput([N], 'float32')];
+  wasmKernelsFor(be).layernorm_forward(ptr(be, x!), ptr(be, g!), b ? ptr(be, b) : 0, ptr(be, y), ptr(be, xhat), ptr(be, rstd), N, d, eps!);
+  return [y, xhat, rstd];
+});
+register(LN_BACKWARD, (be, { dy, xhat, rstd, g }, { hasBias }) => {
+  const [N, d] = dy!.shape as [number, number];
+  checkInput(LN_BACKWARD, 'dy', dy!, [N, d]);
+  checkInput(LN_BACKWARD, 'xhat', xhat!, [N, d]);
+  checkInput(LN_BACKWARD, 'rstd', rstd!, [N]);
+  checkInput(LN_BACKWARD, 'g', g!, [d]);
+  const [dx, dg] = [be.makeOutput([N, d], 'float32'), be.makeOutput([d], 'float32')];
+  const db = hasBias ? be.makeOutput([d], 'float32') : null;
+  wasmKernelsFor(be).layernorm_backward(ptr(be, dy!), ptr(be, xhat!), ptr(be, rstd!), ptr(be, g!), ptr(be, dx), ptr(be, dg), db ? ptr(be, db) : 0, N, d);
+  return db ? [dx, dg, db] : [dx, dg];
+});
+register(GELU_FORWARD, (be, { x }) => {
+  checkInput(GELU_FORWARD, 'x', x!, x!.shape);
+  const y = be.makeOutput([...x!.shape], 'float32');
+  wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), tf.util.sizeFromShape(x!.shape));
+  return y;
+});
+register(GELU_BACKWARD, (be, { x, dy }) => {
+  checkInput(GELU_BACKWARD, 'dy', dy!, x!.shape);
+  const dx = be.makeOutput([...x!.shape], 'float32');
+  wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), tf.util.sizeFromShape(x!.shape));
+  return dx;
+});
 
 /** Whether the current backend runs these kernels. */
 export function wasmPointwiseReady(): boolean {

@@ -8,60 +8,42 @@
  * `wasmProductsReady()` says whether the current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkInput, heapOffset as ptr, keptScratch, kernelsModule, wasmKernelsFor, type WasmBackend } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, keptScratch, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const MATMUL = 'ChinchillaMatMul';
 const MATMUL_TN = 'ChinchillaMatMulTN';
 const COL_SUM = 'ChinchillaColSum';
 
-if (kernelsModule() && !tf.getKernel(MATMUL_TN, 'wasm')) {
-  tf.registerKernel({
-    kernelName: MATMUL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const be = backend as unknown as WasmBackend;
-      const { a, b, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const [M, K] = a!.shape as [number, number];
-      const N = b!.shape[1]!;
-      checkInput(MATMUL, 'a', a!, [M, K]);
-      checkInput(MATMUL, 'b', b!, [K, N]);
-      if (bias) checkInput(MATMUL, 'bias', bias, [N]);
-      const out = be.makeOutput([M, N], 'float32'); // [M, N]
-      const k = wasmKernelsFor(be);
-      k.matmul_nn(ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N, keptScratch(be, k.matmul_work_floats()));
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: MATMUL_TN,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const be = backend as unknown as WasmBackend;
-      const { x, y } = inputs as Record<string, tf.TensorInfo>;
-      const [K, M] = x!.shape as [number, number];
-      const N = y!.shape[1]!;
-      checkInput(MATMUL_TN, 'x', x!, [K, M]);
-      checkInput(MATMUL_TN, 'y', y!, [K, N]);
-      const out = be.makeOutput([M, N], 'float32'); // [M, N]
-      const k = wasmKernelsFor(be);
-      k.matmul_tn(ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N, keptScratch(be, k.matmul_work_floats()));
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: COL_SUM,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const be = backend as unknown as WasmBackend;
-      const x = inputs.x as tf.TensorInfo;
-      const [N, n] = x.shape as [number, number];
-      checkInput(COL_SUM, 'x', x, [N, n]);
-      const out = be.makeOutput([n], 'float32'); // [n]
-      wasmKernelsFor(be).col_sum(ptr(be, x), ptr(be, out), N, n);
-      return out;
-    },
-  });
-}
+registerWasmKernel(MATMUL, (be, { a, b, bias }) => {
+  const [M, K] = a!.shape as [number, number];
+  const N = b!.shape[1]!;
+  checkInput(MATMUL, 'a', a!, [M, K]);
+  checkInput(MATMUL, 'b', b!, [K, N]);
+  if (bias) checkInput(MATMUL, 'bias', bias, [N]);
+  const out = be.makeOutput([M, N], 'float32'); // [M, N]
+  const k = wasmKernelsFor(be);
+  k.matmul_nn(ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N, keptScratch(be, k.matmul_work_floats()));
+  return out;
+});
+
+registerWasmKernel(MATMUL_TN, (be, { x, y }) => {
+  const [K, M] = x!.shape as [number, number];
+  const N = y!.shape[1]!;
+  checkInput(MATMUL_TN, 'x', x!, [K, M]);
+  checkInput(MATMUL_TN, 'y', y!, [K, N]);
+  const out = be.makeOutput([M, N], 'float32'); // [M, N]
+  const k = wasmKernelsFor(be);
+  k.matmul_tn(ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N, keptScratch(be, k.matmul_work_floats()));
+  return out;
+});
+
+registerWasmKernel(COL_SUM, (be, { x }) => {
+  const [N, n] = x!.shape as [number, number];
+  checkInput(COL_SUM, 'x', x!, [N, n]);
+  const out = be.makeOutput([n], 'float32'); // [n]
+  wasmKernelsFor(be).col_sum(ptr(be, x!), ptr(be, out), N, n);
+  return out;
+});
 
 /** Whether the current backend runs these kernels. */
 export function wasmProductsReady(): boolean {
