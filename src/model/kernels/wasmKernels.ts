@@ -44,9 +44,14 @@ export interface WasmKernels {
 
 let compiled: object | null | undefined;
 
-/** The compiled module, or null where kernels.wasm is missing. */
+/**
+ * The compiled module, or null where kernels.wasm is missing or CHINCHILLA_WASM_KERNELS=0
+ * turns the kernels off (tfjs's own kernels then run everything, slower: a way to rule
+ * them out when something looks wrong).
+ */
 export function kernelsModule(): object | null {
   if (compiled === undefined) {
+    if (process.env.CHINCHILLA_WASM_KERNELS === '0') return (compiled = null);
     try {
       compiled = new WA.Module(readFileSync(new URL('./wasm/kernels.wasm', import.meta.url)));
     } catch {
