@@ -49,7 +49,7 @@ function summaryCell(e: number | undefined, ci: [number, number] | undefined, de
 
 const ciNote = (ci: ExponentIntervals | undefined) => (ci ? `; ${Math.round(ci.level * 100)}% bootstrap over runs (${ci.samples}/${ci.drawn})` : '');
 
-/** "wasm, CPU via WebAssembly (XNNPACK, SIMD, 1 thread), 2 workers": the worker count from run.json train.workers. */
+/** "wasm, CPU via WebAssembly (SIMD, 1 thread; the project's own kernels), 2 workers": the worker count from run.json train.workers. */
 export function backendCell(run: RunData): string {
   if (!run.info.backend) return '–';
   const workers = Number((run.info.train as { workers?: unknown }).workers);

@@ -36,7 +36,7 @@ export const PLAIN_LAYOUTS: KernelLayouts = { attention: 'batched', tiledTranspo
 /** webgpu: the plain forms, with the loss's targets gathered per row (float32 gather indices). */
 export const WEBGPU_LAYOUTS: KernelLayouts = { ...PLAIN_LAYOUTS, targetGather: 'per-row' };
 
-/** The forms the wasm backend (XNNPACK) runs fastest. */
+/** The forms the wasm backend runs fastest (with its own kernels, wasmKernels.ts; the per-sequence attention where they are off). */
 export const WASM_LAYOUTS: KernelLayouts = { attention: 'fused', tiledTranspose: true, hostGather: true, targetGather: 'flat' };
 
 let active: KernelLayouts = PLAIN_LAYOUTS;

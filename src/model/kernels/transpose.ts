@@ -2,12 +2,15 @@
  * Layout-dependent forms of transpose, column sum and row gather (see layouts.ts):
  * the same numbers up to float rounding, computed the way the backend runs fastest.
  *
- * The products are plain 2-D a·b with both operands untransposed: the wasm backend
- * runs exactly that case through XNNPACK (~30 GFLOP/s on one core) and every
- * transposed or batched matMul through a naive loop (1–2 GFLOP/s). XNNPACK first
- * repacks b (the "weights"), which costs about as much per element as a transpose;
- * so a product over the N = B·T rows transposes the wider operand and packs the
- * narrower one. Attention's per-head products are laid out the same way.
+ * On wasm the products run as the project's own kernels (wasmProducts.ts: a·b, aᵀ·b
+ * and column sums, no transposes). Without them (CHINCHILLA_WASM_KERNELS=0, or a
+ * bundle that left kernels.wasm out) the products are plain 2-D a·b with both operands
+ * untransposed: tfjs's wasm backend runs exactly that case through XNNPACK (~30 GFLOP/s
+ * on one core) and every transposed or batched matMul through a naive loop (1–2
+ * GFLOP/s). XNNPACK first repacks b (the "weights"), which costs about as much per
+ * element as a transpose; so a product over the N = B·T rows transposes the wider
+ * operand and packs the narrower one. Attention's per-head products are laid out the
+ * same way.
  *
  * How a few layout-heavy steps are best expressed depends on the backend's kernels:
  * layouts.ts says which form to use (measured there).
