@@ -40,6 +40,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# postinstall builds the native products for the wasm backend (src/model/kernels/native) with g++'s gcc
+COPY src/model/kernels/native ./src/model/kernels/native/
 # Optional dependencies fail silently, so check that the GPU package got its native parts.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && ls node_modules/@tensorflow/tfjs-node-gpu/deps/lib/libtensorflow.so* \

@@ -18,7 +18,7 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
 export interface WasmBackend {
-  wasm: { asm: { memory: object }; _malloc(bytes: number): number; _free(ptr: number): void };
+  wasm: { asm: { memory: { buffer: ArrayBuffer } }; _malloc(bytes: number): number; _free(ptr: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }

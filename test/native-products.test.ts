@@ -1,0 +1,96 @@
+/**
+ * The native products (src/model/kernels/native, built at `npm ci` into
+ * build/native/chinchilla-native.node) equal a plain float32 loop bit for bit in every vector
+ * variant this CPU runs, as the wasm kernels do, so a run ends at the same loss whether or not
+ * the addon loaded. Skipped where the addon was not built, unless CHINCHILLA_REQUIRE_NATIVE=1
+ * (CI builds it and sets that).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NATIVE_ADDON, type NativeProducts } from '../src/model/kernels/nativeProducts.ts';
+import { sharedDatasetsOrSkip } from './helpers/data.ts';
+import { cli } from './helpers/train.ts';
+
+const addon = NATIVE_ADDON.pathname;
+const required = process.env.CHINCHILLA_REQUIRE_NATIVE === '1';
+const built = existsSync(addon);
+const shared = sharedDatasetsOrSkip('native products run');
+
+/**
+ * Run in a child per variant (the addon picks its variant once per process): every product on
+ * odd shapes (each tail of the 6-row and 2-vector blocks, K across 256-row passes, N across
+ * 256-column panels) against a float32 loop; prints the variant and the count of differing elements.
+ */
+const CHILD = `
+const native = require(process.argv[1]);
+const heap = new ArrayBuffer(24 << 20), f32 = new Float32Array(heap), fr = Math.fround;
+let diff = 0;
+for (const [M, K, N] of [[13, 300, 11], [8, 7, 24], [5, 513, 3], [16, 64, 12], [40, 300, 270], [36, 513, 72], [33, 20, 64], [64, 80, 80], [7, 1, 300]]) {
+  const rnd = (n, seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 3);
+  const a = rnd(M * K, 1), b = rnd(K * N, 2), bias = rnd(N, 3);
+  const [pa, pb, pbias, pc] = [0, 1, 2, 3].map((i) => 64 + i * (4 << 20));
+  f32.set(a, pa / 4), f32.set(b, pb / 4), f32.set(bias, pbias / 4);
+  const check = (want) => { for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) if (!Object.is(f32[pc / 4 + i * N + j], want(i, j))) diff++; };
+  const dot = (A, i, j) => { let s = 0; for (let k = 0; k < K; k++) s = fr(s + fr(A(i, k) * b[k * N + j])); return s; };
+  native.nn(heap, pa, pb, 0, pc, M, K, N);
+  check((i, j) => dot((i, k) => a[i * K + k], i, j));
+  native.nn(heap, pa, pb, pbias, pc, M, K, N);
+  check((i, j) => fr(dot((i, k) => a[i * K + k], i, j) + bias[j]));
+  native.tn(heap, pa, pb, pc, K, M, N); // a read as [K, M]
+  check((i, j) => dot((i, k) => a[k * M + i], i, j));
+}
+console.log(JSON.stringify({ variant: native.variant(), diff }));
+`;
+
+describe.skipIf(!built && !required)('native products', () => {
+  it('was built (CI requires it)', () => {
+    expect(built, `missing ${addon}: run npm run build:native`).toBe(true);
+  });
+
+  const seen = new Set<string>();
+  for (const want of ['generic', 'avx2', 'avx512']) {
+    it(`equal a float32 loop bit for bit (${want}, where this CPU runs it)`, () => {
+      const r = spawnSync(process.execPath, ['-e', CHILD, addon], { encoding: 'utf8', env: { ...process.env, CHINCHILLA_NATIVE_VARIANT: want } });
+      expect(r.status, r.stderr).toBe(0);
+      const { variant, diff } = JSON.parse(r.stdout) as { variant: string; diff: number };
+      if (seen.has(variant)) return; // this CPU lacks `want`: the addon fell back to one already checked
+      seen.add(variant);
+      expect(diff).toBe(0);
+    });
+  }
+
+  it('refuses operands outside the heap, and a heap that is not an ArrayBuffer', () => {
+    const n = createRequire(import.meta.url)(addon) as NativeProducts;
+    const heap = new ArrayBuffer(4096);
+    expect(() => n.nn(heap, 0, 0, 0, 4084, 4, 4, 4)).toThrow(/outside the wasm heap/);
+    expect(() => n.tn(heap, 2, 0, 0, 1, 1, 1)).toThrow(/outside the wasm heap/); // misaligned
+    expect(() => n.nn(new Float32Array(16) as unknown as ArrayBuffer, 0, 0, 0, 0, 1, 1, 1)).toThrow(/ArrayBuffer/);
+    expect(() => n.tn(heap, 0, 0, 0, -1, 1, 1)).toThrow(/non-negative/);
+  });
+
+  it.skipIf(!shared)('leave a run bit-identical: CHINCHILLA_NATIVE=0 ends at the same validation loss', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chl-native-'));
+    try {
+      const model = join(dir, 'm.json');
+      writeFileSync(model, JSON.stringify({ context: 32, d_model: 48, n_layers: 2, n_heads: 2 }));
+      const run = (name: string, env: Record<string, string>) => {
+        const out = join(dir, name);
+        const args = ['train', '--model', model, '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--backend', 'wasm', '--workers', '1'];
+        const r = cli([...args, '--steps', '20', '--batch', '8', '--lr', '3e-3', '--eval-interval', '20', '--final-eval-windows', '64', '--out', out], { WIKITEXT2_DIR: shared!, ...env });
+        expect(r.status, r.stderr).toBe(0);
+        return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
+      };
+      const [on, off] = [run('on', {}), run('off', { CHINCHILLA_NATIVE: '0' })];
+      expect(on.stdout).toMatch(/products native (generic|avx2|avx512)/);
+      expect(off.stdout).toMatch(/products wasm SIMD128 \(native off/);
+      expect(on.info.final_eval.val_loss).toBe(off.info.final_eval.val_loss);
+      expect(on.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
