@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { PLAIN_LAYOUTS, WASM_LAYOUTS, WEBGPU_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
-import { nativeProductsStatus } from './model/kernels/nativeProducts.ts';
+import { nativeKernelsStatus } from './model/kernels/nativeKernels.ts';
 import { kernelsModule } from './model/kernels/wasmKernels.ts';
 import type { BackendAttempt, BackendName, BackendProfile } from './backendProfile.ts';
 export type { BackendAttempt, BackendName } from './backendProfile.ts';
@@ -193,7 +193,7 @@ async function tryWasm(): Promise<TryResult> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   // the model's products, attention, LayerNorm, GELU and AdamW run as the project's own SIMD kernels (src/model/kernels/wasm/)
   const own = simd && kernelsModule() !== null;
-  const device = `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; ${own ? `the project's own kernels, products ${nativeProductsStatus()}` : 'tfjs kernels (XNNPACK)'})`;
+  const device = `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; ${own ? `the project's own kernels; ${nativeKernelsStatus()}` : 'tfjs kernels (XNNPACK)'})`;
   return { attempt: { backend, ok: true, reason: 'loaded' }, info: { backend, tfBackend: 'wasm', device, threads } };
 }
 

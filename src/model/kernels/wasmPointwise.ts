@@ -3,10 +3,12 @@
  * backend, where ops.ts builds each from 6–12 tfjs kernels (each a pass over [N, d] and
  * a dispatch: most of a tiny model's step). Same equations as ops.ts's layerNorm and
  * gelu; LayerNorm saves xhat and rstd as there, GELU saves only x (its backward
- * recomputes σ). Registered for wasm only; `wasmPointwiseReady()` says whether the
+ * recomputes σ). GELU runs as native code where the addon loads (nativeKernels.ts: the
+ * same operations with wider vectors, the same bits). Registered for wasm only; `wasmPointwiseReady()` says whether the
  * current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernels } from './nativeKernels.ts';
 import { op } from './op.ts';
 import { checkInput, heapOffset as ptr, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
@@ -41,13 +43,17 @@ register(LN_BACKWARD, (be, { dy, xhat, rstd, g }, { hasBias }) => {
 register(GELU_FORWARD, (be, { x }) => {
   checkInput(GELU_FORWARD, 'x', x!, x!.shape);
   const y = be.makeOutput([...x!.shape], 'float32');
-  wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), tf.util.sizeFromShape(x!.shape));
+  const n = tf.util.sizeFromShape(x!.shape), native = nativeKernels();
+  if (native) native.geluForward(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, y), n);
+  else wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), n);
   return y;
 });
 register(GELU_BACKWARD, (be, { x, dy }) => {
   checkInput(GELU_BACKWARD, 'dy', dy!, x!.shape);
   const dx = be.makeOutput([...x!.shape], 'float32');
-  wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), tf.util.sizeFromShape(x!.shape));
+  const n = tf.util.sizeFromShape(x!.shape), native = nativeKernels();
+  if (native) native.geluBackward(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, dy!), ptr(be, dx), n);
+  else wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), n);
   return dx;
 });
 

@@ -5,12 +5,12 @@
  * step) and xᵀ·y needed a tiled transpose first; these were 1.1–1.6× faster on the
  * model's shapes (scripts/kernel-bench.ts) and gave the same bits. Sums run over k in
  * order, so the same inputs give the same bits. Where the native addon loads
- * (nativeProducts.ts: the same sums with 256/512-bit vectors, the same bits) it runs them
+ * (nativeKernels.ts: the same sums with 256/512-bit vectors, the same bits) it runs them
  * on the same heap instead. Registered for wasm only;
  * `wasmProductsReady()` says whether the current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeProducts } from './nativeProducts.ts';
+import { nativeKernels } from './nativeKernels.ts';
 import { checkInput, heapOffset as ptr, keptScratch, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const MATMUL = 'ChinchillaMatMul';
@@ -24,7 +24,7 @@ registerWasmKernel(MATMUL, (be, { a, b, bias }) => {
   checkInput(MATMUL, 'b', b!, [K, N]);
   if (bias) checkInput(MATMUL, 'bias', bias, [N]);
   const out = be.makeOutput([M, N], 'float32'); // [M, N]
-  const native = nativeProducts();
+  const native = nativeKernels();
   if (native) {
     native.nn(be.wasm.asm.memory.buffer, ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N);
     return out;
@@ -40,7 +40,7 @@ registerWasmKernel(MATMUL_TN, (be, { x, y }) => {
   checkInput(MATMUL_TN, 'x', x!, [K, M]);
   checkInput(MATMUL_TN, 'y', y!, [K, N]);
   const out = be.makeOutput([M, N], 'float32'); // [M, N]
-  const native = nativeProducts();
+  const native = nativeKernels();
   if (native) {
     native.tn(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N);
     return out;

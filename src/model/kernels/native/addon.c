@@ -1,9 +1,12 @@
 /*
- * Node-API binding of the native products (products.c): they run on the tfjs-backend-wasm
- * heap, handed over as its ArrayBuffer with byte offsets, exactly where the wasm kernels
- * would run (wasmProducts.ts picks one or the other; both give the same bits).
+ * Node-API binding of the native kernels (products.c, pointwise.c): they run on the
+ * tfjs-backend-wasm heap, handed over as its ArrayBuffer with byte offsets, exactly where the
+ * wasm kernels would run (wasmProducts.ts and wasmPointwise.ts pick one or the other; both
+ * give the same bits).
  *   nn(heap, a, b, bias, c, M, K, N)   bias = 0: none
  *   tn(heap, a, b, c, K, M, N)
+ *   geluForward(heap, x, y, n)
+ *   geluBackward(heap, x, dy, dx, n)
  *   variant()                           the vector variant this CPU runs: "avx512", "avx2" or "generic"
  * Each call checks that every operand lies inside the heap. Scratch is one buffer per thread
  * (each worker thread runs its own products).
@@ -18,11 +21,15 @@ typedef float f32;
 typedef void (*nn_fn)(const f32 *, const f32 *, const f32 *, f32 *, int, int, int, f32 *);
 typedef void (*tn_fn)(const f32 *, const f32 *, f32 *, int, int, int, f32 *);
 typedef size_t (*work_fn)(void);
+typedef void (*gelu_f_fn)(const f32 *, f32 *, long);
+typedef void (*gelu_b_fn)(const f32 *, const f32 *, f32 *, long);
 
 #define DECLARE(v)                                                                    \
   void products_##v##_nn(const f32 *, const f32 *, const f32 *, f32 *, int, int, int, f32 *); \
   void products_##v##_tn(const f32 *, const f32 *, f32 *, int, int, int, f32 *);      \
-  size_t products_##v##_work_floats(void);
+  size_t products_##v##_work_floats(void);                                              \
+  void pointwise_##v##_gelu_forward(const f32 *, f32 *, long);                         \
+  void pointwise_##v##_gelu_backward(const f32 *, const f32 *, f32 *, long);
 DECLARE(generic)
 #ifdef HAVE_AVX2
 DECLARE(avx2)
@@ -31,21 +38,25 @@ DECLARE(avx2)
 DECLARE(avx512)
 #endif
 
-static struct { const char *name; nn_fn nn; tn_fn tn; work_fn work; } impl;
+static struct { const char *name; nn_fn nn; tn_fn tn; work_fn work; gelu_f_fn gelu_f; gelu_b_fn gelu_b; } impl;
+
+#define USE(v) \
+  impl.name = #v, impl.nn = products_##v##_nn, impl.tn = products_##v##_tn, impl.work = products_##v##_work_floats, \
+  impl.gelu_f = pointwise_##v##_gelu_forward, impl.gelu_b = pointwise_##v##_gelu_backward
 
 /* The widest variant this CPU runs, unless CHINCHILLA_NATIVE_VARIANT names a narrower one. */
 static void choose(void) {
   const char *want = getenv("CHINCHILLA_NATIVE_VARIANT");
-  impl.name = "generic", impl.nn = products_generic_nn, impl.tn = products_generic_tn, impl.work = products_generic_work_floats;
+  USE(generic);
   if (want && !strcmp(want, "generic")) return;
 #ifdef HAVE_AVX512
   if ((!want || !strcmp(want, "avx512")) && __builtin_cpu_supports("avx512f")) {
-    impl.name = "avx512", impl.nn = products_avx512_nn, impl.tn = products_avx512_tn, impl.work = products_avx512_work_floats;
+    USE(avx512);
     return;
   }
 #endif
 #ifdef HAVE_AVX2
-  if (__builtin_cpu_supports("avx2")) impl.name = "avx2", impl.nn = products_avx2_nn, impl.tn = products_avx2_tn, impl.work = products_avx2_work_floats;
+  if (__builtin_cpu_supports("avx2")) USE(avx2);
 #endif
 }
 
@@ -69,21 +80,21 @@ static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **heap,
   napi_value argv[8];
   size_t argc = 8;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != n) {
-    napi_throw_error(env, NULL, "chinchilla native products: wrong number of arguments");
+    napi_throw_error(env, NULL, "chinchilla native kernels: wrong number of arguments");
     return 0;
   }
   void *data;
   bool ab = false;
   napi_is_arraybuffer(env, argv[0], &ab);
   if (!ab || napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) {
-    napi_throw_type_error(env, NULL, "chinchilla native products: the first argument must be the wasm heap's ArrayBuffer");
+    napi_throw_type_error(env, NULL, "chinchilla native kernels: the first argument must be the wasm heap's ArrayBuffer");
     return 0;
   }
   *heap = data;
   for (size_t i = 1; i < n; i++) {
     int32_t x;
     if (napi_get_value_int32(env, argv[i], &x) != napi_ok || x < 0) {
-      napi_throw_type_error(env, NULL, "chinchilla native products: offsets and sizes must be non-negative integers");
+      napi_throw_type_error(env, NULL, "chinchilla native kernels: offsets and sizes must be non-negative integers");
       return 0;
     }
     v[i] = x;
@@ -101,11 +112,11 @@ static napi_value nn(napi_env env, napi_callback_info info) {
   if (!args(env, info, 8, &h, &bytes, v)) return NULL;
   const int64_t a = v[1], b = v[2], bias = v[3], c = v[4], M = v[5], K = v[6], N = v[7];
   if (!inside(bytes, a, M * K) || !inside(bytes, b, K * N) || (bias && !inside(bytes, bias, N)) || !inside(bytes, c, M * N)) {
-    napi_throw_range_error(env, NULL, "chinchilla native products: an operand lies outside the wasm heap");
+    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
     return NULL;
   }
   f32 *w = work();
-  if (!w) return napi_throw_error(env, NULL, "chinchilla native products: out of memory for scratch"), NULL;
+  if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
   impl.nn((const f32 *)(h + a), (const f32 *)(h + b), bias ? (const f32 *)(h + bias) : NULL, (f32 *)(h + c), (int)M, (int)K, (int)N, w);
   return NULL;
 }
@@ -117,12 +128,40 @@ static napi_value tn(napi_env env, napi_callback_info info) {
   if (!args(env, info, 7, &h, &bytes, v)) return NULL;
   const int64_t a = v[1], b = v[2], c = v[3], K = v[4], M = v[5], N = v[6];
   if (!inside(bytes, a, K * M) || !inside(bytes, b, K * N) || !inside(bytes, c, M * N)) {
-    napi_throw_range_error(env, NULL, "chinchilla native products: an operand lies outside the wasm heap");
+    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
     return NULL;
   }
   f32 *w = work();
-  if (!w) return napi_throw_error(env, NULL, "chinchilla native products: out of memory for scratch"), NULL;
+  if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
   impl.tn((const f32 *)(h + a), (const f32 *)(h + b), (f32 *)(h + c), (int)K, (int)M, (int)N, w);
+  return NULL;
+}
+
+static napi_value gelu_forward(napi_env env, napi_callback_info info) {
+  uint8_t *h;
+  size_t bytes;
+  int64_t v[4];
+  if (!args(env, info, 4, &h, &bytes, v)) return NULL;
+  const int64_t x = v[1], y = v[2], n = v[3];
+  if (!inside(bytes, x, n) || !inside(bytes, y, n)) {
+    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
+    return NULL;
+  }
+  impl.gelu_f((const f32 *)(h + x), (f32 *)(h + y), (long)n);
+  return NULL;
+}
+
+static napi_value gelu_backward(napi_env env, napi_callback_info info) {
+  uint8_t *h;
+  size_t bytes;
+  int64_t v[5];
+  if (!args(env, info, 5, &h, &bytes, v)) return NULL;
+  const int64_t x = v[1], dy = v[2], dx = v[3], n = v[4];
+  if (!inside(bytes, x, n) || !inside(bytes, dy, n) || !inside(bytes, dx, n)) {
+    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
+    return NULL;
+  }
+  impl.gelu_b((const f32 *)(h + x), (const f32 *)(h + dy), (f32 *)(h + dx), (long)n);
   return NULL;
 }
 
@@ -139,6 +178,8 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
     {"nn", NULL, nn, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tn", NULL, tn, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"geluForward", NULL, gelu_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"geluBackward", NULL, gelu_backward, NULL, NULL, NULL, napi_enumerable, NULL},
     {"variant", NULL, variant, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * Builds the native products (products.c, addon.c) into build/native/chinchilla-native.node, a
- * Node-API addon that the wasm backend's product kernels call where it loads (wasmProducts.ts),
- * with the same bits as its own wasm kernels. Runs from `npm ci` (package.json's postinstall)
+ * Builds the native kernels (products.c, pointwise.c, addon.c) into
+ * build/native/chinchilla-native.node, a Node-API addon that the wasm backend's product and
+ * GELU kernels call where it loads (wasmProducts.ts, wasmPointwise.ts), with the same bits as
+ * its own wasm kernels. Runs from `npm ci` (package.json's postinstall)
  * with --optional: without a C compiler, or on Windows, it says so and the wasm kernels run.
  *   node src/model/kernels/native/build.mjs [--optional] [--out file.node]
  * Env: CC (the compiler; default cc, then gcc, then clang), CHINCHILLA_NATIVE=0 (skip).
  * Needs a C11 compiler and the Node-API headers (the node-api-headers package, else the
- * headers installed beside node). On x86-64 it compiles the products three times (SSE2,
+ * headers installed beside node). On x86-64 it compiles the kernels three times (SSE2,
  * AVX2, AVX-512) and the addon picks the widest the CPU runs; elsewhere once.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,7 +26,7 @@ const outIdx = argv.indexOf('--out');
 const out = resolve(outIdx >= 0 ? argv[outIdx + 1] : join(root, 'build/native/chinchilla-native.node'));
 
 function give_up(why) {
-  const msg = `native products not built: ${why}. The wasm kernels run instead (the same numbers, slower on CPUs with 256-bit vectors).`;
+  const msg = `native kernels not built: ${why}. The wasm kernels run instead (the same numbers, slower on CPUs with 256-bit vectors).`;
   if (optional) {
     console.warn(`chinchilla-lab: ${msg}`);
     process.exit(0);
@@ -71,9 +72,11 @@ try {
   const objs = [];
   const defines = [];
   for (const v of variants) {
-    const obj = join(tmp, `products-${v.name}.o`);
-    execFileSync(cc, [...common, ...v.flags, `-DVW=${v.vw}`, `-DVARIANT=${v.name}`, '-c', join(here, 'products.c'), '-o', obj], { stdio: 'inherit' });
-    objs.push(obj);
+    for (const src of ['products', 'pointwise']) {
+      const obj = join(tmp, `${src}-${v.name}.o`);
+      execFileSync(cc, [...common, ...v.flags, `-DVW=${v.vw}`, `-DVARIANT=${v.name}`, '-c', join(here, `${src}.c`), '-o', obj], { stdio: 'inherit' });
+      objs.push(obj);
+    }
     if (v.name !== 'generic') defines.push(`-DHAVE_${v.name.toUpperCase()}`);
   }
   const link = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
@@ -81,7 +84,7 @@ try {
   const tmpOut = `${out}.${process.pid}.tmp`; // renamed into place: a half-written addon is never loaded
   execFileSync(cc, [...common, ...defines, `-I${include}`, ...link, join(here, 'addon.c'), ...objs, '-o', tmpOut, '-lpthread'], { stdio: 'inherit' });
   renameSync(tmpOut, out);
-  console.log(`chinchilla-lab: native products built with ${cc} (${variants.map((v) => v.name).join(', ')}) -> ${out}`);
+  console.log(`chinchilla-lab: native kernels built with ${cc} (${variants.map((v) => v.name).join(', ')}) -> ${out}`);
 } catch (e) {
   give_up(`${cc} failed (${e.message.split('\n')[0]})`);
 } finally {

@@ -1,8 +1,8 @@
 /**
- * The native products (src/model/kernels/native, built at `npm ci` into
- * build/native/chinchilla-native.node) equal a plain float32 loop bit for bit in every vector
- * variant this CPU runs, as the wasm kernels do, so a run ends at the same loss whether or not
- * the addon loaded. Skipped where the addon was not built, unless CHINCHILLA_REQUIRE_NATIVE=1
+ * The native kernels (src/model/kernels/native, built at `npm ci` into
+ * build/native/chinchilla-native.node) give the same bits as the wasm kernels in every vector
+ * variant this CPU runs: the products equal a plain float32 loop, GELU equals the wasm GELU,
+ * so a run ends at the same loss whether or not the addon loaded. Skipped where the addon was not built, unless CHINCHILLA_REQUIRE_NATIVE=1
  * (CI builds it and sets that).
  */
 import { spawnSync } from 'node:child_process';
@@ -11,14 +11,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NATIVE_ADDON, type NativeProducts } from '../src/model/kernels/nativeProducts.ts';
+import { NATIVE_ADDON, type NativeKernels } from '../src/model/kernels/nativeKernels.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
 import { cli } from './helpers/train.ts';
 
 const addon = NATIVE_ADDON.pathname;
 const required = process.env.CHINCHILLA_REQUIRE_NATIVE === '1';
 const built = existsSync(addon);
-const shared = sharedDatasetsOrSkip('native products run');
+const shared = sharedDatasetsOrSkip('native kernels run');
 
 /**
  * Run in a child per variant (the addon picks its variant once per process): every product on
@@ -46,7 +46,27 @@ for (const [M, K, N] of [[13, 300, 11], [8, 7, 24], [5, 513, 3], [16, 64, 12], [
 console.log(JSON.stringify({ variant: native.variant(), diff }));
 `;
 
-describe.skipIf(!built && !required)('native products', () => {
+/** GELU forward and backward, native against the committed wasm kernels on one heap (argv: addon, kernels.wasm). */
+const GELU_CHILD = `
+const native = require(process.argv[1]);
+const memory = new WebAssembly.Memory({ initial: 256 });
+const w = new WebAssembly.Instance(new WebAssembly.Module(require('fs').readFileSync(process.argv[2])), { env: { memory } }).exports;
+const f32 = new Float32Array(memory.buffer);
+let diff = 0, n = 0;
+for (const len of [1, 3, 4, 7, 8, 15, 16, 17, 33, 1000, 4099]) {
+  const x = Float32Array.from({ length: len }, (_, i) => (i % 97 === 0 ? [0, -0, 100, -100, 30, -30][i % 6] : Math.sin(i * 12.9898 + len) * 9));
+  const dy = Float32Array.from({ length: len }, (_, i) => Math.cos(i * 3.1 + len));
+  const [px, pdy, pw, pn] = [4096, 4096 + (1 << 20), 4096 + (2 << 20), 4096 + (3 << 20)];
+  f32.set(x, px / 4), f32.set(dy, pdy / 4);
+  const same = (a, b) => { for (let i = 0; i < len; i++, n++) if (!Object.is(f32[a / 4 + i], f32[b / 4 + i])) diff++; };
+  w.gelu_forward(px, pw, len), native.geluForward(memory.buffer, px, pn, len), same(pw, pn);
+  w.gelu_backward(px, pdy, pw, len), native.geluBackward(memory.buffer, px, pdy, pn, len), same(pw, pn);
+}
+console.log(JSON.stringify({ variant: native.variant(), diff, n }));
+`;
+const wasmKernels = new URL('../src/model/kernels/wasm/kernels.wasm', import.meta.url).pathname;
+
+describe.skipIf(!built && !required)('native kernels', () => {
   it('was built (CI requires it)', () => {
     expect(built, `missing ${addon}: run npm run build:native`).toBe(true);
   });
@@ -63,13 +83,27 @@ describe.skipIf(!built && !required)('native products', () => {
     });
   }
 
+  const seenGelu = new Set<string>();
+  for (const want of ['generic', 'avx2', 'avx512']) {
+    it(`GELU forward and backward equal the wasm kernel's bit for bit (${want}, where this CPU runs it)`, () => {
+      const r = spawnSync(process.execPath, ['-e', GELU_CHILD, addon, wasmKernels], { encoding: 'utf8', env: { ...process.env, CHINCHILLA_NATIVE_VARIANT: want } });
+      expect(r.status, r.stderr).toBe(0);
+      const { variant, diff, n } = JSON.parse(r.stdout) as { variant: string; diff: number; n: number };
+      if (seenGelu.has(variant)) return;
+      seenGelu.add(variant);
+      expect(n).toBe(2 * (1 + 3 + 4 + 7 + 8 + 15 + 16 + 17 + 33 + 1000 + 4099));
+      expect(diff).toBe(0);
+    });
+  }
+
   it('refuses operands outside the heap, and a heap that is not an ArrayBuffer', () => {
-    const n = createRequire(import.meta.url)(addon) as NativeProducts;
+    const n = createRequire(import.meta.url)(addon) as NativeKernels;
     const heap = new ArrayBuffer(4096);
     expect(() => n.nn(heap, 0, 0, 0, 4084, 4, 4, 4)).toThrow(/outside the wasm heap/);
     expect(() => n.tn(heap, 2, 0, 0, 1, 1, 1)).toThrow(/outside the wasm heap/); // misaligned
     expect(() => n.nn(new Float32Array(16) as unknown as ArrayBuffer, 0, 0, 0, 0, 1, 1, 1)).toThrow(/ArrayBuffer/);
     expect(() => n.tn(heap, 0, 0, 0, -1, 1, 1)).toThrow(/non-negative/);
+    expect(() => n.geluForward(heap, 0, 2048, 600)).toThrow(/outside the wasm heap/);
   });
 
   it.skipIf(!shared)('leave a run bit-identical: CHINCHILLA_NATIVE=0 ends at the same validation loss', () => {
@@ -85,8 +119,8 @@ describe.skipIf(!built && !required)('native products', () => {
         return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
       };
       const [on, off] = [run('on', {}), run('off', { CHINCHILLA_NATIVE: '0' })];
-      expect(on.stdout).toMatch(/products native (generic|avx2|avx512)/);
-      expect(off.stdout).toMatch(/products wasm SIMD128 \(native off/);
+      expect(on.stdout).toMatch(/products and GELU native (generic|avx2|avx512)/);
+      expect(off.stdout).toMatch(/native kernels off \(CHINCHILLA_NATIVE=0\)/);
       expect(on.info.final_eval.val_loss).toBe(off.info.final_eval.val_loss);
       expect(on.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
     } finally {
