@@ -194,7 +194,8 @@ async function tryWasm(): Promise<TryResult> {
   // the model's products, attention, LayerNorm, GELU and AdamW run as the project's own SIMD kernels (src/model/kernels/wasm/)
   const own = simd && kernelsModule() !== null;
   const device = `CPU via WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}; ${own ? `the project's own kernels; ${nativeKernelsStatus()}` : 'tfjs kernels (XNNPACK)'})`;
-  return { attempt: { backend, ok: true, reason: 'loaded' }, info: { backend, tfBackend: 'wasm', device, threads } };
+  // doctor prints the reason: say which kernels run (and why the native ones do not, where they do not)
+  return { attempt: { backend, ok: true, reason: `loaded: ${device}` }, info: { backend, tfBackend: 'wasm', device, threads } };
 }
 
 async function tryCpu(): Promise<TryResult> {

@@ -128,3 +128,22 @@ describe.skipIf(!built && !required)('native kernels', () => {
     }
   });
 });
+
+describe('native/build.mjs without a working compiler', () => {
+  const script = new URL('../src/model/kernels/native/build.mjs', import.meta.url).pathname;
+  it('warns and exits 0 under --optional (npm ci goes on, the wasm kernels run), exits 1 without it; writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chl-native-build-'));
+    try {
+      const out = join(dir, 'x.node');
+      const env = { ...process.env, CC: '/bin/false' };
+      const opt = spawnSync(process.execPath, [script, '--optional', '--out', out], { encoding: 'utf8', env });
+      expect(opt.status).toBe(0);
+      expect(opt.stderr).toMatch(/native kernels not built: CC=\/bin\/false does not run\. The wasm kernels run instead/);
+      const req = spawnSync(process.execPath, [script, '--out', out], { encoding: 'utf8', env });
+      expect(req.status).toBe(1);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -46,6 +46,7 @@ const runs = (cc) => {
     return false;
   }
 };
+if (process.env.CC && !runs(process.env.CC)) give_up(`CC=${process.env.CC} does not run`);
 const cc = [process.env.CC, 'cc', 'gcc', 'clang'].find((c) => c && runs(c));
 if (!cc) give_up('no C compiler found (set CC, or install gcc or clang)');
 
@@ -71,12 +72,23 @@ const tmp = mkdtempSync(join(tmpdir(), 'chinchilla-native-'));
 try {
   const objs = [];
   const defines = [];
+  const built = [];
   for (const v of variants) {
-    for (const src of ['products', 'pointwise']) {
-      const obj = join(tmp, `${src}-${v.name}.o`);
-      execFileSync(cc, [...common, ...v.flags, `-DVW=${v.vw}`, `-DVARIANT=${v.name}`, '-c', join(here, `${src}.c`), '-o', obj], { stdio: 'inherit' });
-      objs.push(obj);
+    // a compiler too old for a wide variant's flags leaves that variant out; the generic one must build
+    const mine = [];
+    try {
+      for (const src of ['products', 'pointwise']) {
+        const obj = join(tmp, `${src}-${v.name}.o`);
+        execFileSync(cc, [...common, ...v.flags, `-DVW=${v.vw}`, `-DVARIANT=${v.name}`, '-c', join(here, `${src}.c`), '-o', obj], { stdio: v.name === 'generic' ? 'inherit' : 'pipe' });
+        mine.push(obj);
+      }
+    } catch (e) {
+      if (v.name === 'generic') throw e;
+      console.warn(`chinchilla-lab: ${cc} cannot build the ${v.name} variant (${v.flags.join(' ')}); left out`);
+      continue;
     }
+    objs.push(...mine);
+    built.push(v.name);
     if (v.name !== 'generic') defines.push(`-DHAVE_${v.name.toUpperCase()}`);
   }
   const link = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
@@ -84,7 +96,7 @@ try {
   const tmpOut = `${out}.${process.pid}.tmp`; // renamed into place: a half-written addon is never loaded
   execFileSync(cc, [...common, ...defines, `-I${include}`, ...link, join(here, 'addon.c'), ...objs, '-o', tmpOut, '-lpthread'], { stdio: 'inherit' });
   renameSync(tmpOut, out);
-  console.log(`chinchilla-lab: native kernels built with ${cc} (${variants.map((v) => v.name).join(', ')}) -> ${out}`);
+  console.log(`chinchilla-lab: native kernels built with ${cc} (${built.join(', ')}) -> ${out}`);
 } catch (e) {
   give_up(`${cc} failed (${e.message.split('\n')[0]})`);
 } finally {
