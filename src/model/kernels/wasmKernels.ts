@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
+import { nativeKernels, type NativeKernels } from './nativeKernels.ts';
 
 /** The parts of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
 interface WasmApi {
@@ -122,4 +123,15 @@ export function checkInput(kernel: string, name: string, t: tf.TensorInfo, shape
   if (t.dtype !== 'float32' || t.shape.join() !== shape.join()) {
     throw new Error(`${kernel}: ${name} must be float32 [${shape.join(', ')}], got ${t.dtype} [${t.shape.join(', ')}]`);
   }
+}
+
+/**
+ * The native kernels and the heap to hand them, where they can run on this backend: the addon
+ * loaded and the heap is a plain ArrayBuffer (a threaded tfjs-backend-wasm build would give a
+ * SharedArrayBuffer, which the addon refuses; then the wasm kernels run).
+ */
+export function nativeOn(backend: WasmBackend): { native: NativeKernels; heap: ArrayBuffer } | null {
+  const native = nativeKernels();
+  const heap = backend.wasm.asm.memory.buffer;
+  return native && heap instanceof ArrayBuffer ? { native, heap } : null;
 }

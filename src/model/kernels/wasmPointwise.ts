@@ -8,9 +8,8 @@
  * current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels } from './nativeKernels.ts';
 import { op } from './op.ts';
-import { checkInput, heapOffset as ptr, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, nativeOn, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const LN_FORWARD = 'ChinchillaLayerNormForward';
 const LN_BACKWARD = 'ChinchillaLayerNormBackward';
@@ -43,16 +42,16 @@ register(LN_BACKWARD, (be, { dy, xhat, rstd, g }, { hasBias }) => {
 register(GELU_FORWARD, (be, { x }) => {
   checkInput(GELU_FORWARD, 'x', x!, x!.shape);
   const y = be.makeOutput([...x!.shape], 'float32');
-  const n = tf.util.sizeFromShape(x!.shape), native = nativeKernels();
-  if (native) native.geluForward(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, y), n);
+  const n = tf.util.sizeFromShape(x!.shape), on = nativeOn(be);
+  if (on) on.native.geluForward(on.heap, ptr(be, x!), ptr(be, y), n);
   else wasmKernelsFor(be).gelu_forward(ptr(be, x!), ptr(be, y), n);
   return y;
 });
 register(GELU_BACKWARD, (be, { x, dy }) => {
   checkInput(GELU_BACKWARD, 'dy', dy!, x!.shape);
   const dx = be.makeOutput([...x!.shape], 'float32');
-  const n = tf.util.sizeFromShape(x!.shape), native = nativeKernels();
-  if (native) native.geluBackward(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, dy!), ptr(be, dx), n);
+  const n = tf.util.sizeFromShape(x!.shape), on = nativeOn(be);
+  if (on) on.native.geluBackward(on.heap, ptr(be, x!), ptr(be, dy!), ptr(be, dx), n);
   else wasmKernelsFor(be).gelu_backward(ptr(be, x!), ptr(be, dy!), ptr(be, dx), n);
   return dx;
 });

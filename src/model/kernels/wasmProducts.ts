@@ -10,8 +10,7 @@
  * `wasmProductsReady()` says whether the current backend runs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels } from './nativeKernels.ts';
-import { checkInput, heapOffset as ptr, keptScratch, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
+import { checkInput, heapOffset as ptr, keptScratch, nativeOn, registerWasmKernel, wasmKernelsFor } from './wasmKernels.ts';
 
 const MATMUL = 'ChinchillaMatMul';
 const MATMUL_TN = 'ChinchillaMatMulTN';
@@ -24,9 +23,9 @@ registerWasmKernel(MATMUL, (be, { a, b, bias }) => {
   checkInput(MATMUL, 'b', b!, [K, N]);
   if (bias) checkInput(MATMUL, 'bias', bias, [N]);
   const out = be.makeOutput([M, N], 'float32'); // [M, N]
-  const native = nativeKernels();
-  if (native) {
-    native.nn(be.wasm.asm.memory.buffer, ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N);
+  const n = nativeOn(be);
+  if (n) {
+    n.native.nn(n.heap, ptr(be, a!), ptr(be, b!), bias ? ptr(be, bias) : 0, ptr(be, out), M, K, N);
     return out;
   }
   const k = wasmKernelsFor(be);
@@ -40,9 +39,9 @@ registerWasmKernel(MATMUL_TN, (be, { x, y }) => {
   checkInput(MATMUL_TN, 'x', x!, [K, M]);
   checkInput(MATMUL_TN, 'y', y!, [K, N]);
   const out = be.makeOutput([M, N], 'float32'); // [M, N]
-  const native = nativeKernels();
-  if (native) {
-    native.tn(be.wasm.asm.memory.buffer, ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N);
+  const n = nativeOn(be);
+  if (n) {
+    n.native.tn(n.heap, ptr(be, x!), ptr(be, y!), ptr(be, out), K, M, N);
     return out;
   }
   const k = wasmKernelsFor(be);
