@@ -19,6 +19,7 @@ import { availableParallelism, cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { PLAIN_LAYOUTS, WASM_LAYOUTS, WEBGPU_LAYOUTS, type KernelLayouts } from './model/kernels/layouts.ts';
 import { nativeKernelsStatus } from './model/kernels/nativeKernels.ts';
+import { installSharingIdentity } from './model/kernels/wasmIdentity.ts';
 import { kernelsModule } from './model/kernels/wasmKernels.ts';
 import type { BackendAttempt, BackendName, BackendProfile } from './backendProfile.ts';
 export type { BackendAttempt, BackendName } from './backendProfile.ts';
@@ -177,6 +178,8 @@ async function tryWasm(): Promise<TryResult> {
   } catch (e) {
     return { attempt: { backend, ok: false, reason: `loading @tensorflow/tfjs-backend-wasm failed: ${errorText(e)}`, fix } };
   }
+  // with the project's kernels, tf.clone (every tensor a custom gradient saves) shares the buffer instead of copying it
+  if (kernelsModule()) installSharingIdentity();
   try {
     // Point the loader at the .wasm binaries inside node_modules (they sit next to the main file).
     const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));

@@ -57,6 +57,21 @@ function expectClose(a: Float32Array[], b: Float32Array[], tol: number): void {
   });
 }
 
+describe('Identity on wasm (tf.clone: what custom gradients save)', () => {
+  it('shares the buffer instead of copying it, and keeps it alive after the original is disposed', async () => {
+    await tf.setBackend('wasm');
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+    const before = tf.memory().numTensors;
+    const a = tf.tensor([1.5, -2, 3.25, 4], [2, 2]);
+    const b = tf.clone(a);
+    expect(be.dataIdMap.get(b.dataId).memoryOffset).toBe(be.dataIdMap.get(a.dataId).memoryOffset);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1.5, -2, 3.25, 4]);
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('wasm kernels against the plain ops on cpu', () => {
   it('run on wasm and not on cpu', async () => {
     await tf.setBackend('wasm');
