@@ -46,7 +46,7 @@ for (const [M, K, N] of [[13, 300, 11], [8, 7, 24], [5, 513, 3], [16, 64, 12], [
 console.log(JSON.stringify({ variant: native.variant(), diff }));
 `;
 
-/** GELU forward and backward, native against the committed wasm kernels on one heap (argv: addon, kernels.wasm). */
+/** GELU forward and backward and the row softmax, native against the committed wasm kernels on one heap (argv: addon, kernels.wasm). */
 const GELU_CHILD = `
 const native = require(process.argv[1]);
 const memory = new WebAssembly.Memory({ initial: 256 });
@@ -61,6 +61,13 @@ for (const len of [1, 3, 4, 7, 8, 15, 16, 17, 33, 1000, 4099]) {
   const same = (a, b) => { for (let i = 0; i < len; i++, n++) if (!Object.is(f32[a / 4 + i], f32[b / 4 + i])) diff++; };
   w.gelu_forward(px, pw, len), native.geluForward(memory.buffer, px, pn, len), same(pw, pn);
   w.gelu_backward(px, pdy, pw, len), native.geluBackward(memory.buffer, px, pdy, pn, len), same(pw, pn);
+}
+for (const [N, V] of [[1, 1], [2, 3], [3, 4], [2, 7], [5, 8], [3, 17], [4, 33], [16, 512], [2, 50257]]) {
+  const x = Float32Array.from({ length: N * V }, (_, i) => (i % 101 === 0 ? [0, -0, 80, -80, 30][i % 5] : Math.sin(i * 12.9898 + V) * 12));
+  const [px, pw, pn] = [4096, 4096 + (1 << 20), 4096 + (2 << 20)];
+  f32.set(x, px / 4);
+  w.softmax_rows(px, pw, N, V), native.softmaxRows(memory.buffer, px, pn, N, V);
+  for (let i = 0; i < N * V; i++, n++) if (!Object.is(f32[pw / 4 + i], f32[pn / 4 + i])) diff++;
 }
 console.log(JSON.stringify({ variant: native.variant(), diff, n }));
 `;
@@ -85,13 +92,13 @@ describe.skipIf(!built && !required)('native kernels', () => {
 
   const seenGelu = new Set<string>();
   for (const want of ['generic', 'avx2', 'avx512']) {
-    it(`GELU forward and backward equal the wasm kernel's bit for bit (${want}, where this CPU runs it)`, () => {
+    it(`GELU forward and backward and the row softmax equal the wasm kernels' bit for bit (${want}, where this CPU runs it)`, () => {
       const r = spawnSync(process.execPath, ['-e', GELU_CHILD, addon, wasmKernels], { encoding: 'utf8', env: { ...process.env, CHINCHILLA_NATIVE_VARIANT: want } });
       expect(r.status, r.stderr).toBe(0);
       const { variant, diff, n } = JSON.parse(r.stdout) as { variant: string; diff: number; n: number };
       if (seenGelu.has(variant)) return;
       seenGelu.add(variant);
-      expect(n).toBe(2 * (1 + 3 + 4 + 7 + 8 + 15 + 16 + 17 + 33 + 1000 + 4099));
+      expect(n).toBe(2 * (1 + 3 + 4 + 7 + 8 + 15 + 16 + 17 + 33 + 1000 + 4099) + (1 + 6 + 12 + 14 + 40 + 51 + 132 + 16 * 512 + 2 * 50257));
       expect(diff).toBe(0);
     });
   }
@@ -104,6 +111,7 @@ describe.skipIf(!built && !required)('native kernels', () => {
     expect(() => n.nn(new Float32Array(16) as unknown as ArrayBuffer, 0, 0, 0, 0, 1, 1, 1)).toThrow(/ArrayBuffer/);
     expect(() => n.tn(heap, 0, 0, 0, -1, 1, 1)).toThrow(/non-negative/);
     expect(() => n.geluForward(heap, 0, 2048, 600)).toThrow(/outside the wasm heap/);
+    expect(() => n.softmaxRows(heap, 0, 2048, 2, 300)).toThrow(/outside the wasm heap/);
   });
 
   it.skipIf(!shared)('leave a run bit-identical: CHINCHILLA_NATIVE=0 ends at the same validation loss', () => {
@@ -119,7 +127,7 @@ describe.skipIf(!built && !required)('native kernels', () => {
         return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
       };
       const [on, off] = [run('on', {}), run('off', { CHINCHILLA_NATIVE: '0' })];
-      expect(on.stdout).toMatch(/products and GELU native (generic|avx2|avx512)/);
+      expect(on.stdout).toMatch(/products, GELU and softmax native (generic|avx2|avx512)/);
       expect(off.stdout).toMatch(/native kernels off \(CHINCHILLA_NATIVE=0\)/);
       expect(on.info.final_eval.val_loss).toBe(off.info.final_eval.val_loss);
       expect(on.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);

@@ -67,7 +67,7 @@ describe('wasm kernels', () => {
     const m = new WA.Module(bytes);
     expect(WA.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WA.Module.exports(m).map((e) => e.name).sort()).toEqual([
-      'adamw_update', 'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn', 'matmul_work_floats',
+      'adamw_update', 'attn_backward', 'attn_forward', 'attn_work_floats', 'col_sum', 'gelu_backward', 'gelu_forward', 'layernorm_backward', 'layernorm_forward', 'matmul_nn', 'matmul_tn', 'matmul_work_floats', 'softmax_rows',
     ]);
     const ids = sectionIds(bytes);
     expect(ids).toContain(10); // code

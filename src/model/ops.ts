@@ -20,7 +20,7 @@ import { activeKernelLayouts, type AttentionShape } from './kernels/layouts.ts';
 import { op } from './kernels/op.ts';
 import { fusedAttention, fusedAttentionReady } from './kernels/fusedAttention.ts';
 import { wasmProductsReady } from './kernels/wasmProducts.ts';
-import { wasmGelu, wasmLayerNorm, wasmPointwiseReady } from './kernels/wasmPointwise.ts';
+import { wasmGelu, wasmLayerNorm, wasmPointwiseReady, wasmSoftmax } from './kernels/wasmPointwise.ts';
 import { perSequenceAttention } from './kernels/perSequenceAttention.ts';
 import { colSum, gatherRows, matMul, matMulNT, matMulTN, transpose2d } from './kernels/transpose.ts';
 
@@ -219,6 +219,9 @@ function batchedAttention(qkv: tf.Tensor2D, mask: tf.Tensor2D, s: AttentionShape
  * (one extra N·d·V matmul) so that at most one chunk of [rows, V] is alive —
  * what lets a 50257-token vocabulary fit the wasm heap.
  */
+/** The head's softmax over the vocabulary, [n, V] -> [n, V]: one kernel on wasm (no gradient needed: the head's op has its own). */
+const rowSoftmax = (logits: tf.Tensor2D): tf.Tensor2D => (wasmPointwiseReady() ? wasmSoftmax(logits) : (tf.softmax(logits) as tf.Tensor2D));
+
 /**
  * P[i, t_i] of each row of p [n, V], in the form the kernel layouts name (./kernels/layouts.ts,
  * targetGather): a flat gather at row·V + t_i, or a gather along the vocabulary with one index
@@ -241,7 +244,7 @@ export function headCrossEntropy(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Ten
   const rowsOf = <R extends tf.Rank>(t: tf.Tensor<R>, r0: number, r1: number): tf.Tensor<R> =>
     single ? t : (tf.slice(t, r0, r1 - r0) as tf.Tensor<R>);
   /** Softmax of one chunk's logits: [n, d]·[d, V] -> [n, V]. */
-  const probs = (xc: tf.Tensor2D, wT: tf.Tensor2D) => tf.softmax(matMul(xc, wT)) as tf.Tensor2D;
+  const probs = (xc: tf.Tensor2D, wT: tf.Tensor2D) => rowSoftmax(matMul(xc, wT));
 
   const f = op<tf.Scalar>(([x, W], save) => {
     const wT = tf.transpose(W!) as tf.Tensor2D; // [d, V]
@@ -305,7 +308,7 @@ export function headTokenLosses(x: tf.Tensor2D, W: tf.Tensor2D, targets: tf.Tens
       const n = Math.min(N, r0 + size) - r0;
       const xc = single ? x : (tf.slice(x, r0, n) as tf.Tensor2D);
       const tc = single ? targets : (tf.slice(targets, r0, n) as tf.Tensor1D);
-      const p = tf.softmax(matMul(xc, wT)) as tf.Tensor2D; // [n, V]
+      const p = rowSoftmax(matMul(xc, wT)); // [n, V]
       const logPt = tf.log(tf.maximum(targetProbs(p, tc), 1e-30)); // log P[i, t_i]
       total = tf.add(total, tf.neg(tf.sum(logPt)));
       parts.push(tf.neg(logPt));

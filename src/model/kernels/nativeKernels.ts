@@ -1,7 +1,7 @@
 /**
  * The native kernels (native/products.c and pointwise.c, built by native/build.mjs into
- * build/native/chinchilla-native.node at `npm ci`): the wasm backend's x·W (+ b), xᵀ·y and
- * GELU kernels call them on the wasm heap where the addon loads. On CPUs with 256- or 512-bit
+ * build/native/chinchilla-native.node at `npm ci`): the wasm backend's x·W (+ b), xᵀ·y,
+ * GELU and row-softmax kernels call them on the wasm heap where the addon loads. On CPUs with 256- or 512-bit
  * vectors they run 2–3× faster than the 128-bit wasm kernels, with the same bits (the same
  * float32 operations in the same order: products sum k in order, without fused
  * multiply-adds), so a run's numbers do not depend on which ran.
@@ -16,6 +16,7 @@ export interface NativeKernels {
   tn(heap: ArrayBuffer, a: number, b: number, c: number, K: number, M: number, N: number): void;
   geluForward(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluBackward(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  softmaxRows(heap: ArrayBuffer, x: number, y: number, N: number, V: number): void;
   /** "avx512", "avx2" or "generic": the vector width this CPU runs */
   variant(): string;
 }
@@ -43,8 +44,8 @@ export function nativeKernels(): NativeKernels | null {
   return loaded;
 }
 
-/** For bench and run.json's device: "products and GELU native avx512", or why the native kernels are not running. */
+/** For bench and run.json's device: "products, GELU and softmax native avx512", or why the native kernels are not running. */
 export function nativeKernelsStatus(): string {
   const n = nativeKernels();
-  return n ? `products and GELU native ${n.variant()}` : `native kernels ${failure}`;
+  return n ? `products, GELU and softmax native ${n.variant()}` : `native kernels ${failure}`;
 }

@@ -37,6 +37,7 @@ export interface WasmKernels {
   layernorm_backward(dy: number, xhat: number, rstd: number, g: number, dx: number, dg: number, db: number, N: number, d: number): void;
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
+  softmax_rows(x: number, y: number, N: number, V: number): void;
   adamw_update(
     p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc1: number, bc2: number, eps: number, lr: number, decay: number,

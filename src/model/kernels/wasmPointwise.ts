@@ -1,5 +1,6 @@
 /**
- * LayerNorm and GELU as one wasm kernel per direction (wasm/pointwise.c) on the wasm
+ * LayerNorm and GELU as one wasm kernel per direction, and the output head's row softmax
+ * (wasm/pointwise.c) on the wasm
  * backend, where ops.ts builds each from 6–12 tfjs kernels (each a pass over [N, d] and
  * a dispatch: most of a tiny model's step). Same equations as ops.ts's layerNorm and
  * gelu; LayerNorm saves xhat and rstd as there, GELU saves only x (its backward
@@ -15,6 +16,7 @@ const LN_FORWARD = 'ChinchillaLayerNormForward';
 const LN_BACKWARD = 'ChinchillaLayerNormBackward';
 const GELU_FORWARD = 'ChinchillaGeluForward';
 const GELU_BACKWARD = 'ChinchillaGeluBackward';
+const SOFTMAX = 'ChinchillaSoftmax';
 
 /** LayerNorm's eps (forward) and whether it has a bias, i.e. computes db (backward). */
 const register = registerWasmKernel<{ eps?: number; hasBias?: boolean }>;
@@ -56,6 +58,16 @@ register(GELU_BACKWARD, (be, { x, dy }) => {
   return dx;
 });
 
+register(SOFTMAX, (be, { x }) => {
+  const [N, V] = x!.shape as [number, number];
+  checkInput(SOFTMAX, 'x', x!, [N, V]);
+  const y = be.makeOutput([N, V], 'float32');
+  const on = nativeOn(be);
+  if (on) on.native.softmaxRows(on.heap, ptr(be, x!), ptr(be, y), N, V);
+  else wasmKernelsFor(be).softmax_rows(ptr(be, x!), ptr(be, y), N, V);
+  return y;
+});
+
 /** Whether the current backend runs these kernels. */
 export function wasmPointwiseReady(): boolean {
   return !!tf.getKernel(LN_FORWARD, tf.getBackend());
@@ -86,4 +98,9 @@ export function wasmGelu(x: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return f(x);
+}
+
+/** Softmax over the last axis of x [N, V] (no gradient: the output head has its own, ops.ts's headCrossEntropy). */
+export function wasmSoftmax(x: tf.Tensor2D): tf.Tensor2D {
+  return run(SOFTMAX, { x }) as tf.Tensor2D;
 }

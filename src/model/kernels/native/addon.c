@@ -7,6 +7,7 @@
  *   tn(heap, a, b, c, K, M, N)
  *   geluForward(heap, x, y, n)
  *   geluBackward(heap, x, dy, dx, n)
+ *   softmaxRows(heap, x, y, N, V)
  *   variant()                           the vector variant this CPU runs: "avx512", "avx2" or "generic"
  * Each call checks that every operand lies inside the heap. Scratch is one buffer per thread
  * (each worker thread runs its own products).
@@ -23,13 +24,15 @@ typedef void (*tn_fn)(const f32 *, const f32 *, f32 *, int, int, int, f32 *);
 typedef size_t (*work_fn)(void);
 typedef void (*gelu_f_fn)(const f32 *, f32 *, long);
 typedef void (*gelu_b_fn)(const f32 *, const f32 *, f32 *, long);
+typedef void (*softmax_fn)(const f32 *, f32 *, long, long);
 
 #define DECLARE(v)                                                                    \
   void products_##v##_nn(const f32 *, const f32 *, const f32 *, f32 *, int, int, int, f32 *); \
   void products_##v##_tn(const f32 *, const f32 *, f32 *, int, int, int, f32 *);      \
   size_t products_##v##_work_floats(void);                                              \
   void pointwise_##v##_gelu_forward(const f32 *, f32 *, long);                         \
-  void pointwise_##v##_gelu_backward(const f32 *, const f32 *, f32 *, long);
+  void pointwise_##v##_gelu_backward(const f32 *, const f32 *, f32 *, long);           \
+  void pointwise_##v##_softmax_rows(const f32 *, f32 *, long, long);
 DECLARE(generic)
 #ifdef HAVE_AVX2
 DECLARE(avx2)
@@ -38,11 +41,12 @@ DECLARE(avx2)
 DECLARE(avx512)
 #endif
 
-static struct { const char *name; nn_fn nn; tn_fn tn; work_fn work; gelu_f_fn gelu_f; gelu_b_fn gelu_b; } impl;
+static struct { const char *name; nn_fn nn; tn_fn tn; work_fn work; gelu_f_fn gelu_f; gelu_b_fn gelu_b; softmax_fn softmax; } impl;
 
 #define USE(v) \
   impl.name = #v, impl.nn = products_##v##_nn, impl.tn = products_##v##_tn, impl.work = products_##v##_work_floats, \
-  impl.gelu_f = pointwise_##v##_gelu_forward, impl.gelu_b = pointwise_##v##_gelu_backward
+  impl.gelu_f = pointwise_##v##_gelu_forward, impl.gelu_b = pointwise_##v##_gelu_backward,                        \
+  impl.softmax = pointwise_##v##_softmax_rows
 
 /* The widest variant this CPU runs, unless CHINCHILLA_NATIVE_VARIANT names a narrower one. */
 static void choose(void) {
@@ -165,6 +169,20 @@ static napi_value gelu_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value softmax_rows(napi_env env, napi_callback_info info) {
+  uint8_t *h;
+  size_t bytes;
+  int64_t v[5];
+  if (!args(env, info, 5, &h, &bytes, v)) return NULL;
+  const int64_t x = v[1], y = v[2], N = v[3], V = v[4];
+  if (!inside(bytes, x, N * V) || !inside(bytes, y, N * V)) {
+    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
+    return NULL;
+  }
+  impl.softmax((const f32 *)(h + x), (f32 *)(h + y), (long)N, (long)V);
+  return NULL;
+}
+
 static napi_value variant(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
@@ -180,6 +198,7 @@ NAPI_MODULE_INIT() {
     {"tn", NULL, tn, NULL, NULL, NULL, napi_enumerable, NULL},
     {"geluForward", NULL, gelu_forward, NULL, NULL, NULL, napi_enumerable, NULL},
     {"geluBackward", NULL, gelu_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"softmaxRows", NULL, softmax_rows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"variant", NULL, variant, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,6 +1,6 @@
 /*
- * GELU (GPT-2's tanh form) as native code, the same float32 operations in the same order
- * as the wasm kernel (wasm/pointwise.c), so the same bits:
+ * GELU (GPT-2's tanh form) and the head's row softmax as native code, the same float32
+ * operations in the same order as the wasm kernels (wasm/pointwise.c), so the same bits:
  *   y  = x·σ(2u), 2u = x·(C + C·0.044715·x²), C = 2√(2/π)
  *   dx = dy·(σ + x·σ(1 − σ)·(C + 3C·0.044715·x²))
  * σ through e^−|z| with wasm's polynomial; round-to-nearest-even by adding and subtracting
@@ -83,4 +83,54 @@ void FN(gelu_backward)(const f32 *x, const f32 *dy, f32 *dx, long n) {
   long i = 0;
   for (; i + VW <= n; i += VW) st(dx + i, gelu_grad(ld(x + i), ld(dy + i)));
   for (; i < n; i++) dx[i] = gelu_grad(splat(x[i]), splat(dy[i]))[0];
+}
+
+/*
+ * Row softmax of x [N, V], as wasm/pointwise.c's softmax_rows: the same max (exact in any
+ * order), the same e^(x − max) per element, and the row sum in the wasm kernel's order: 16
+ * partial sums over j ≡ l (mod 16), here 16/VW vectors of VW lanes, then the same fixed
+ * reduction, then the last V mod 16 elements in order.
+ */
+static inline f32 fmax2(f32 a, f32 b) { return b > a ? b : a; }
+
+static inline f32 reduce16(f32 *S) {
+  for (int h = 8; h >= 1; h >>= 1)
+    for (int l = 0; l < h; l++) S[l] = S[l] + S[l + h];
+  return S[0];
+}
+
+#define NACC (16 / VW)
+
+void FN(softmax_rows)(const f32 *x, f32 *y, long N, long V) {
+  const long V16 = V & ~15L;
+  for (long i = 0; i < N; i++) {
+    const f32 *xr = x + i * V;
+    f32 *yr = y + i * V;
+    f32 m = -__builtin_inff();
+    long j = 0;
+    vf mv = splat(-__builtin_inff());
+    for (; j + VW <= V; j += VW) mv = sel(ld(xr + j) > mv, ld(xr + j), mv);
+    for (int l = 0; l < VW; l++) m = fmax2(m, mv[l]);
+    for (; j < V; j++) m = fmax2(m, xr[j]);
+    const vf vm = splat(m);
+    vf acc[NACC];
+    for (int k = 0; k < NACC; k++) acc[k] = (vf){0};
+    for (j = 0; j < V16; j += 16)
+      for (int k = 0; k < NACC; k++) {
+        const vf e = vexp(ld(xr + j + k * VW) - vm);
+        st(yr + j + k * VW, e);
+        acc[k] = acc[k] + e;
+      }
+    f32 S[16];
+    for (int k = 0; k < NACC; k++) st(S + k * VW, acc[k]);
+    f32 s = reduce16(S);
+    for (j = V16; j < V; j++) {
+      yr[j] = vexp(splat(xr[j]) - vm)[0];
+      s += yr[j];
+    }
+    const f32 inv = 1.0f / s;
+    const vf vinv = splat(inv);
+    for (j = 0; j + VW <= V; j += VW) st(yr + j, ld(yr + j) * vinv);
+    for (; j < V; j++) yr[j] = yr[j] * inv;
+  }
 }

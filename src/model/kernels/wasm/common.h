@@ -58,10 +58,17 @@ static inline void mk4x8(int k0, int k1, const f32 *A, int ai, int ak, const f32
   wasm_v128_store(C + 3 * ldc + 4, c31);
 }
 
-/* e^x for x <= 0 (softmax, sigmoid), ~1 ulp: 2^n · poly(r), x = n·ln2 + r, |r| <= ln2/2. */
+/*
+ * e^x for x <= 0 (softmax, sigmoid), ~1 ulp: 2^n · poly(r), x = n·ln2 + r, |r| <= ln2/2.
+ * n = round-to-even(x·log2 e) by adding and subtracting 1.5·2²³ (exact for |n| <= 126, the
+ * same value as f32x4.nearest); the sum's low mantissa bits then hold n + 2²², so 2^n's bits
+ * are that sum's bits shifted by 23 plus a constant (no float-to-int conversion).
+ */
 static inline v128_t vexp(v128_t x) {
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
-  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504089f)));
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f)); /* -87 < x ? x : -87: one maxps (f32x4.max orders NaN and ±0, several) */
+  const v128_t magic = wasm_f32x4_splat(12582912.0f); /* 1.5·2²³, bits 0x4B400000 */
+  const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504089f)), magic);
+  const v128_t n = wasm_f32x4_sub(t, magic);
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187e-06f)));
   v128_t p = wasm_f32x4_splat(1.0f / 5040);
@@ -72,7 +79,8 @@ static inline v128_t vexp(v128_t x) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  const v128_t two_n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  /* (n + 127) << 23 = (bits(t) − 0x4B400000 + 127) << 23 = (bits(t) << 23) + ((127 − 0x4B400000) << 23), mod 2³² */
+  const v128_t two_n = wasm_i32x4_add(wasm_i32x4_shl(t, 23), wasm_i32x4_splat((int)((127u - 0x4B400000u) << 23)));
   return wasm_f32x4_mul(p, two_n);
 }
 

@@ -1,5 +1,5 @@
 /*
- * LayerNorm and GELU, forward and backward, one pass over the rows each (ops.ts built
+ * LayerNorm and GELU, forward and backward, and the head's row softmax, one pass over the rows each (ops.ts built
  * them from 6–12 tfjs kernels apiece). Same equations as ops.ts's layerNorm and gelu:
  *
  *   layernorm  xhat = (x − mean)·rstd, rstd = 1/√(var + eps), y = xhat·g + b     x [N, d]
@@ -139,4 +139,53 @@ void gelu_backward(const f32 *x, const f32 *dy, f32 *dx, int n) {
   const int n4 = n & ~3;
   for (int i = 0; i < n4; i += 4) wasm_v128_store(dx + i, gelu_grad(wasm_v128_load(x + i), wasm_v128_load(dy + i)));
   for (int i = n4; i < n; i++) dx[i] = lane0(gelu_grad(wasm_f32x4_splat(x[i]), wasm_f32x4_splat(dy[i])));
+}
+
+/*
+ * softmax  y = e^(x − max) / Σ e^(x − max) over each row of x [N, V] (the output head's P).
+ * The row sum has a fixed order that any vector width can follow (native/pointwise.c does,
+ * for the same bits): 16 partial sums S_l = Σ e_j over j ≡ l (mod 16), j < V − V mod 16, each
+ * in increasing j; then (S_l + S_{l+8}), (· + ·_{l+4}), (· + ·_{l+2}), (· + ·_{l+1}) down to one
+ * number; then the last V mod 16 elements in order. 16 chains: the adds keep up with e^x.
+ */
+static inline f32 fmax2(f32 a, f32 b) { return b > a ? b : a; }
+
+/* The fixed reduction of the 16 partial sums (S[l] for l < 16; S is overwritten). */
+static inline f32 reduce16(f32 *S) {
+  for (int h = 8; h >= 1; h >>= 1)
+    for (int l = 0; l < h; l++) S[l] = S[l] + S[l + h];
+  return S[0];
+}
+
+EXPORT(softmax_rows)
+void softmax_rows(const f32 *x, f32 *y, int N, int V) {
+  const int V4 = V & ~3, V16 = V & ~15;
+  for (int i = 0; i < N; i++) {
+    const f32 *xr = x + (long)i * V;
+    f32 *yr = y + (long)i * V;
+    v128_t m4 = wasm_f32x4_splat(-__builtin_inff());
+    for (int j = 0; j < V4; j += 4) m4 = wasm_f32x4_pmax(m4, wasm_v128_load(xr + j)); /* m4 < x ? x : m4 */
+    const f32 m01 = fmax2(wasm_f32x4_extract_lane(m4, 0), wasm_f32x4_extract_lane(m4, 1));
+    f32 m = fmax2(m01, fmax2(wasm_f32x4_extract_lane(m4, 2), wasm_f32x4_extract_lane(m4, 3)));
+    for (int j = V4; j < V; j++) m = fmax2(m, xr[j]);
+    const v128_t vm = wasm_f32x4_splat(m);
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0; /* S_0..3, S_4..7, S_8..11, S_12..15 */
+    for (int j = 0; j < V16; j += 16) {
+      const v128_t e0 = vexp(wasm_f32x4_sub(wasm_v128_load(xr + j), vm)), e1 = vexp(wasm_f32x4_sub(wasm_v128_load(xr + j + 4), vm));
+      const v128_t e2 = vexp(wasm_f32x4_sub(wasm_v128_load(xr + j + 8), vm)), e3 = vexp(wasm_f32x4_sub(wasm_v128_load(xr + j + 12), vm));
+      wasm_v128_store(yr + j, e0), wasm_v128_store(yr + j + 4, e1), wasm_v128_store(yr + j + 8, e2), wasm_v128_store(yr + j + 12, e3);
+      a0 = wasm_f32x4_add(a0, e0), a1 = wasm_f32x4_add(a1, e1), a2 = wasm_f32x4_add(a2, e2), a3 = wasm_f32x4_add(a3, e3);
+    }
+    f32 S[16];
+    wasm_v128_store(S, a0), wasm_v128_store(S + 4, a1), wasm_v128_store(S + 8, a2), wasm_v128_store(S + 12, a3);
+    f32 s = reduce16(S);
+    for (int j = V16; j < V; j++) {
+      yr[j] = lane0(vexp(wasm_f32x4_sub(wasm_f32x4_splat(xr[j]), vm)));
+      s += yr[j];
+    }
+    const f32 inv = 1.0f / s;
+    const v128_t vinv = wasm_f32x4_splat(inv);
+    for (int j = 0; j < V4; j += 4) wasm_v128_store(yr + j, wasm_f32x4_mul(wasm_v128_load(yr + j), vinv));
+    for (int j = V4; j < V; j++) yr[j] = yr[j] * inv;
+  }
 }
