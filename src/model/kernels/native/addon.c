@@ -109,16 +109,18 @@ static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **heap,
 /* Whether `floats` float32s from byte `off` lie inside the heap, 4-byte aligned. */
 static int inside(size_t bytes, int64_t off, int64_t floats) { return off % 4 == 0 && off + floats * 4 <= (int64_t)bytes; }
 
+static napi_value outside(napi_env env) {
+  napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
+  return NULL;
+}
+
 static napi_value nn(napi_env env, napi_callback_info info) {
   uint8_t *h;
   size_t bytes;
   int64_t v[8];
   if (!args(env, info, 8, &h, &bytes, v)) return NULL;
   const int64_t a = v[1], b = v[2], bias = v[3], c = v[4], M = v[5], K = v[6], N = v[7];
-  if (!inside(bytes, a, M * K) || !inside(bytes, b, K * N) || (bias && !inside(bytes, bias, N)) || !inside(bytes, c, M * N)) {
-    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
-    return NULL;
-  }
+  if (!inside(bytes, a, M * K) || !inside(bytes, b, K * N) || (bias && !inside(bytes, bias, N)) || !inside(bytes, c, M * N)) return outside(env);
   f32 *w = work();
   if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
   impl.nn((const f32 *)(h + a), (const f32 *)(h + b), bias ? (const f32 *)(h + bias) : NULL, (f32 *)(h + c), (int)M, (int)K, (int)N, w);
@@ -131,10 +133,7 @@ static napi_value tn(napi_env env, napi_callback_info info) {
   int64_t v[7];
   if (!args(env, info, 7, &h, &bytes, v)) return NULL;
   const int64_t a = v[1], b = v[2], c = v[3], K = v[4], M = v[5], N = v[6];
-  if (!inside(bytes, a, K * M) || !inside(bytes, b, K * N) || !inside(bytes, c, M * N)) {
-    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
-    return NULL;
-  }
+  if (!inside(bytes, a, K * M) || !inside(bytes, b, K * N) || !inside(bytes, c, M * N)) return outside(env);
   f32 *w = work();
   if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
   impl.tn((const f32 *)(h + a), (const f32 *)(h + b), (f32 *)(h + c), (int)K, (int)M, (int)N, w);
@@ -147,10 +146,7 @@ static napi_value gelu_forward(napi_env env, napi_callback_info info) {
   int64_t v[4];
   if (!args(env, info, 4, &h, &bytes, v)) return NULL;
   const int64_t x = v[1], y = v[2], n = v[3];
-  if (!inside(bytes, x, n) || !inside(bytes, y, n)) {
-    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
-    return NULL;
-  }
+  if (!inside(bytes, x, n) || !inside(bytes, y, n)) return outside(env);
   impl.gelu_f((const f32 *)(h + x), (f32 *)(h + y), (long)n);
   return NULL;
 }
@@ -161,10 +157,7 @@ static napi_value gelu_backward(napi_env env, napi_callback_info info) {
   int64_t v[5];
   if (!args(env, info, 5, &h, &bytes, v)) return NULL;
   const int64_t x = v[1], dy = v[2], dx = v[3], n = v[4];
-  if (!inside(bytes, x, n) || !inside(bytes, dy, n) || !inside(bytes, dx, n)) {
-    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
-    return NULL;
-  }
+  if (!inside(bytes, x, n) || !inside(bytes, dy, n) || !inside(bytes, dx, n)) return outside(env);
   impl.gelu_b((const f32 *)(h + x), (const f32 *)(h + dy), (f32 *)(h + dx), (long)n);
   return NULL;
 }
@@ -175,10 +168,7 @@ static napi_value softmax_rows(napi_env env, napi_callback_info info) {
   int64_t v[5];
   if (!args(env, info, 5, &h, &bytes, v)) return NULL;
   const int64_t x = v[1], y = v[2], N = v[3], V = v[4];
-  if (!inside(bytes, x, N * V) || !inside(bytes, y, N * V)) {
-    napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
-    return NULL;
-  }
+  if (!inside(bytes, x, N * V) || !inside(bytes, y, N * V)) return outside(env);
   impl.softmax((const f32 *)(h + x), (f32 *)(h + y), (long)N, (long)V);
   return NULL;
 }
