@@ -6,14 +6,14 @@
  * (CI builds it and sets that).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_ADDON, type NativeKernels } from '../src/model/kernels/nativeKernels.ts';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
-import { cli } from './helpers/train.ts';
+import { trainTinyWith } from './helpers/train.ts';
 
 const addon = NATIVE_ADDON.pathname;
 const required = process.env.CHINCHILLA_REQUIRE_NATIVE === '1';
@@ -115,25 +115,11 @@ describe.skipIf(!built && !required)('native kernels', () => {
   });
 
   it.skipIf(!shared)('leave a run bit-identical: CHINCHILLA_NATIVE=0 ends at the same validation loss', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chl-native-'));
-    try {
-      const model = join(dir, 'm.json');
-      writeFileSync(model, JSON.stringify({ context: 32, d_model: 48, n_layers: 2, n_heads: 2 }));
-      const run = (name: string, env: Record<string, string>) => {
-        const out = join(dir, name);
-        const args = ['train', '--model', model, '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--backend', 'wasm', '--workers', '1'];
-        const r = cli([...args, '--steps', '20', '--batch', '8', '--lr', '3e-3', '--eval-interval', '20', '--final-eval-windows', '64', '--out', out], { WIKITEXT2_DIR: shared!, ...env });
-        expect(r.status, r.stderr).toBe(0);
-        return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
-      };
-      const [on, off] = [run('on', {}), run('off', { CHINCHILLA_NATIVE: '0' })];
-      expect(on.stdout).toMatch(/products, GELU and softmax native (generic|avx2|avx512)/);
-      expect(off.stdout).toMatch(/native kernels off \(CHINCHILLA_NATIVE=0\)/);
-      expect(on.info.final_eval.val_loss).toBe(off.info.final_eval.val_loss);
-      expect(on.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [on, off] = trainTinyWith(shared!, { context: 32, d_model: 48, n_layers: 2, n_heads: 2 }, { steps: 20, batch: 8 }, [{}, { CHINCHILLA_NATIVE: '0' }]);
+    expect(on!.stdout).toMatch(/products, GELU and softmax native (generic|avx2|avx512)/);
+    expect(off!.stdout).toMatch(/native kernels off \(CHINCHILLA_NATIVE=0\)/);
+    expect(on!.info.final_eval.val_loss).toBe(off!.info.final_eval.val_loss);
+    expect(on!.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
   });
 });
 

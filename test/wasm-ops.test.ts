@@ -17,11 +17,8 @@ import { gelu, layerNorm, linear } from '../src/model/ops.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { wasmAdamWReady } from '../src/model/kernels/wasmAdamW.ts';
 import { Rng } from '../src/util/rng.ts';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sharedDatasetsOrSkip } from './helpers/data.ts';
-import { cli } from './helpers/train.ts';
+import { trainTinyWith } from './helpers/train.ts';
 
 const shared = sharedDatasetsOrSkip('wasm kernels off');
 
@@ -175,25 +172,11 @@ describe('wasm kernels against the plain ops on cpu', () => {
 
 describe.skipIf(!shared)('CHINCHILLA_WASM_KERNELS=0', () => {
   it("turns the project's kernels off: the same run on tfjs's kernels ends at the same loss", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chl-kernels-off-'));
-    try {
-      const model = join(dir, 'm.json');
-      writeFileSync(model, JSON.stringify({ context: 32, d_model: 24, n_layers: 2, n_heads: 2 }));
-      const run = (name: string, env: Record<string, string>) => {
-        const out = join(dir, name);
-        const args = ['train', '--model', model, '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--backend', 'wasm', '--workers', '1'];
-        const r = cli([...args, '--steps', '30', '--batch', '4', '--lr', '3e-3', '--eval-interval', '30', '--final-eval-windows', '64', '--out', out], { WIKITEXT2_DIR: shared!, ...env });
-        expect(r.status, r.stderr).toBe(0);
-        return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
-      };
-      const [on, off] = [run('on', {}), run('off', { CHINCHILLA_WASM_KERNELS: '0' })];
-      expect(on.stdout).toMatch(/the project's own kernels/);
-      expect(off.stdout).toMatch(/tfjs kernels \(XNNPACK\)/);
-      // the same equations on other kernels: rounding-level differences at most (measured: the same 10 digits)
-      expect(Math.abs(on.info.final_eval.val_loss - off.info.final_eval.val_loss)).toBeLessThan(1e-4);
-      expect(on.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [on, off] = trainTinyWith(shared!, { context: 32, d_model: 24, n_layers: 2, n_heads: 2 }, { steps: 30, batch: 4 }, [{}, { CHINCHILLA_WASM_KERNELS: '0' }]);
+    expect(on!.stdout).toMatch(/the project's own kernels/);
+    expect(off!.stdout).toMatch(/tfjs kernels \(XNNPACK\)/);
+    // the same equations on other kernels: rounding-level differences at most (measured: the same 10 digits)
+    expect(Math.abs(on!.info.final_eval.val_loss - off!.info.final_eval.val_loss)).toBeLessThan(1e-4);
+    expect(on!.info.final_eval.val_loss).toBeLessThan(Math.log(256) - 0.5);
   });
 });

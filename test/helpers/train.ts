@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/util/paths.ts';
 
@@ -13,6 +14,38 @@ export function cli(args: string[], env: Record<string, string> = {}): SpawnSync
     cwd: PROJECT_ROOT,
     maxBuffer: 64 * 1024 * 1024,
   });
+}
+
+/** What `trainTinyWith` returns for each environment: the CLI's output and the run's run.json. */
+export interface TinyRun {
+  stdout: string;
+  info: { final_eval: { val_loss: number } };
+}
+
+/**
+ * The same tiny byte-level run on wasm (one worker) once per environment in `envs`, each in its
+ * own folder (the kernel switches compare their runs' losses). Fails the test if a run fails.
+ */
+export function trainTinyWith(
+  shared: string,
+  model: { context: number; d_model: number; n_layers: number; n_heads: number },
+  o: { steps: number; batch: number },
+  envs: Record<string, string>[],
+): TinyRun[] {
+  const dir = mkdtempSync(join(tmpdir(), 'chl-tiny-'));
+  try {
+    const modelFile = join(dir, 'm.json');
+    writeFileSync(modelFile, JSON.stringify(model));
+    return envs.map((env, k) => {
+      const out = join(dir, `run${k}`);
+      const args = ['train', '--model', modelFile, '--tokenizer', 'byte', '--dataset', 'wikitext-2-v1', '--backend', 'wasm', '--workers', '1'];
+      const r = cli([...args, '--steps', String(o.steps), '--batch', String(o.batch), '--lr', '3e-3', '--eval-interval', String(o.steps), '--final-eval-windows', '64', '--out', out], { WIKITEXT2_DIR: shared, ...env });
+      if (r.status !== 0) throw new Error(`train failed (${JSON.stringify(env)}): ${r.stderr}`);
+      return { stdout: r.stdout + r.stderr, info: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function csvRows(path: string): number {
