@@ -79,8 +79,15 @@ static f32 *work(void) {
   return scratch;
 }
 
-/* Reads argv[0] as the heap and argv[1..n) as non-negative int32s; throws (returns 0) on a bad argument. */
-static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **heap, size_t *bytes, int64_t *v) {
+/* One call's arguments: the heap (base and size) and v[1..n) as non-negative integers. */
+struct call {
+  uint8_t *h;
+  size_t bytes;
+  int64_t v[8];
+};
+
+/* Reads argv[0] as the heap and argv[1..n) as non-negative int32s into c; throws (returns 0) on a bad argument. */
+static int args(napi_env env, napi_callback_info info, size_t n, struct call *c) {
   napi_value argv[8];
   size_t argc = 8;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != n) {
@@ -90,24 +97,27 @@ static int args(napi_env env, napi_callback_info info, size_t n, uint8_t **heap,
   void *data;
   bool ab = false;
   napi_is_arraybuffer(env, argv[0], &ab);
-  if (!ab || napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) {
+  if (!ab || napi_get_arraybuffer_info(env, argv[0], &data, &c->bytes) != napi_ok) {
     napi_throw_type_error(env, NULL, "chinchilla native kernels: the first argument must be the wasm heap's ArrayBuffer");
     return 0;
   }
-  *heap = data;
+  c->h = data;
   for (size_t i = 1; i < n; i++) {
     int32_t x;
     if (napi_get_value_int32(env, argv[i], &x) != napi_ok || x < 0) {
       napi_throw_type_error(env, NULL, "chinchilla native kernels: offsets and sizes must be non-negative integers");
       return 0;
     }
-    v[i] = x;
+    c->v[i] = x;
   }
   return 1;
 }
 
 /* Whether `floats` float32s from byte `off` lie inside the heap, 4-byte aligned. */
-static int inside(size_t bytes, int64_t off, int64_t floats) { return off % 4 == 0 && off + floats * 4 <= (int64_t)bytes; }
+static int inside(const struct call *c, int64_t off, int64_t floats) { return off % 4 == 0 && off + floats * 4 <= (int64_t)c->bytes; }
+
+/* The float32 array at byte `off` of the call's heap. */
+#define AT(c, off) ((f32 *)((c).h + (off)))
 
 static napi_value outside(napi_env env) {
   napi_throw_range_error(env, NULL, "chinchilla native kernels: an operand lies outside the wasm heap");
@@ -115,61 +125,51 @@ static napi_value outside(napi_env env) {
 }
 
 static napi_value nn(napi_env env, napi_callback_info info) {
-  uint8_t *h;
-  size_t bytes;
-  int64_t v[8];
-  if (!args(env, info, 8, &h, &bytes, v)) return NULL;
-  const int64_t a = v[1], b = v[2], bias = v[3], c = v[4], M = v[5], K = v[6], N = v[7];
-  if (!inside(bytes, a, M * K) || !inside(bytes, b, K * N) || (bias && !inside(bytes, bias, N)) || !inside(bytes, c, M * N)) return outside(env);
+  struct call c;
+  if (!args(env, info, 8, &c)) return NULL;
+  const int64_t a = c.v[1], b = c.v[2], bias = c.v[3], out = c.v[4], M = c.v[5], K = c.v[6], N = c.v[7];
+  if (!inside(&c, a, M * K) || !inside(&c, b, K * N) || (bias && !inside(&c, bias, N)) || !inside(&c, out, M * N)) return outside(env);
   f32 *w = work();
   if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
-  impl.nn((const f32 *)(h + a), (const f32 *)(h + b), bias ? (const f32 *)(h + bias) : NULL, (f32 *)(h + c), (int)M, (int)K, (int)N, w);
+  impl.nn(AT(c, a), AT(c, b), bias ? AT(c, bias) : NULL, AT(c, out), (int)M, (int)K, (int)N, w);
   return NULL;
 }
 
 static napi_value tn(napi_env env, napi_callback_info info) {
-  uint8_t *h;
-  size_t bytes;
-  int64_t v[7];
-  if (!args(env, info, 7, &h, &bytes, v)) return NULL;
-  const int64_t a = v[1], b = v[2], c = v[3], K = v[4], M = v[5], N = v[6];
-  if (!inside(bytes, a, K * M) || !inside(bytes, b, K * N) || !inside(bytes, c, M * N)) return outside(env);
+  struct call c;
+  if (!args(env, info, 7, &c)) return NULL;
+  const int64_t a = c.v[1], b = c.v[2], out = c.v[3], K = c.v[4], M = c.v[5], N = c.v[6];
+  if (!inside(&c, a, K * M) || !inside(&c, b, K * N) || !inside(&c, out, M * N)) return outside(env);
   f32 *w = work();
   if (!w) return napi_throw_error(env, NULL, "chinchilla native kernels: out of memory for scratch"), NULL;
-  impl.tn((const f32 *)(h + a), (const f32 *)(h + b), (f32 *)(h + c), (int)K, (int)M, (int)N, w);
+  impl.tn(AT(c, a), AT(c, b), AT(c, out), (int)K, (int)M, (int)N, w);
   return NULL;
 }
 
 static napi_value gelu_forward(napi_env env, napi_callback_info info) {
-  uint8_t *h;
-  size_t bytes;
-  int64_t v[4];
-  if (!args(env, info, 4, &h, &bytes, v)) return NULL;
-  const int64_t x = v[1], y = v[2], n = v[3];
-  if (!inside(bytes, x, n) || !inside(bytes, y, n)) return outside(env);
-  impl.gelu_f((const f32 *)(h + x), (f32 *)(h + y), (long)n);
+  struct call c;
+  if (!args(env, info, 4, &c)) return NULL;
+  const int64_t x = c.v[1], y = c.v[2], n = c.v[3];
+  if (!inside(&c, x, n) || !inside(&c, y, n)) return outside(env);
+  impl.gelu_f(AT(c, x), AT(c, y), (long)n);
   return NULL;
 }
 
 static napi_value gelu_backward(napi_env env, napi_callback_info info) {
-  uint8_t *h;
-  size_t bytes;
-  int64_t v[5];
-  if (!args(env, info, 5, &h, &bytes, v)) return NULL;
-  const int64_t x = v[1], dy = v[2], dx = v[3], n = v[4];
-  if (!inside(bytes, x, n) || !inside(bytes, dy, n) || !inside(bytes, dx, n)) return outside(env);
-  impl.gelu_b((const f32 *)(h + x), (const f32 *)(h + dy), (f32 *)(h + dx), (long)n);
+  struct call c;
+  if (!args(env, info, 5, &c)) return NULL;
+  const int64_t x = c.v[1], dy = c.v[2], dx = c.v[3], n = c.v[4];
+  if (!inside(&c, x, n) || !inside(&c, dy, n) || !inside(&c, dx, n)) return outside(env);
+  impl.gelu_b(AT(c, x), AT(c, dy), AT(c, dx), (long)n);
   return NULL;
 }
 
 static napi_value softmax_rows(napi_env env, napi_callback_info info) {
-  uint8_t *h;
-  size_t bytes;
-  int64_t v[5];
-  if (!args(env, info, 5, &h, &bytes, v)) return NULL;
-  const int64_t x = v[1], y = v[2], N = v[3], V = v[4];
-  if (!inside(bytes, x, N * V) || !inside(bytes, y, N * V)) return outside(env);
-  impl.softmax((const f32 *)(h + x), (f32 *)(h + y), (long)N, (long)V);
+  struct call c;
+  if (!args(env, info, 5, &c)) return NULL;
+  const int64_t x = c.v[1], y = c.v[2], N = c.v[3], V = c.v[4];
+  if (!inside(&c, x, N * V) || !inside(&c, y, N * V)) return outside(env);
+  impl.softmax(AT(c, x), AT(c, y), (long)N, (long)V);
   return NULL;
 }
 
